@@ -1,0 +1,1 @@
+# adam: filled by its op's author

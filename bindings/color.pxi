@@ -1,0 +1,1 @@
+# color: filled by its op's author

@@ -1,0 +1,1 @@
+# spectrum: filled by its op's author

@@ -1,0 +1,1 @@
+# upsample: filled by its op's author

@@ -1,0 +1,1 @@
+# warp: filled by its op's author

@@ -1,0 +1,3 @@
+def _todo(*a, **k):
+    raise NotImplementedError("placeholder while the op is written")
+compose_affine = standard_transform_matrices = _todo

@@ -1,0 +1,1 @@
+// adam kernels: filled by its op's author

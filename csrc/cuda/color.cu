@@ -1,0 +1,1 @@
+// color kernels: filled by its op's author

@@ -1,0 +1,1 @@
+// spectrum kernels: filled by its op's author

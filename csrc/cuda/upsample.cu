@@ -1,0 +1,1 @@
+// upsample kernels: filled by its op's author

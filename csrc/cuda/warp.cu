@@ -1,0 +1,1 @@
+// warp kernels: filled by its op's author

@@ -1,0 +1,32 @@
+"""The native image-side ops of lucid_fast, as plain functions on arrays.
+
+Every op takes numpy arrays (run on the CPU by OpenMP kernels) or cupy arrays (run on the GPU by the same
+element functions compiled with NVRTC); the backend follows the array type. Images are NHWC float32.
+Every forward op has an explicit adjoint (the exact transpose of its linearisation), and every output
+that may cross into TensorFlow is 64-byte aligned. No op draws random numbers: transforms take matrices,
+and the helpers that build them take an explicit ``numpy.random.Generator``.
+
+Ops:
+    fft_image / fft_image_adjoint            Lucid's Fourier image parameterization
+    to_valid_rgb / to_valid_rgb_adjoint      colour decorrelation + sigmoid (or clip), fused
+    affine_warp / affine_warp_adjoint        pad + jitter + scale + rotate as one bilinear warp
+    total_variation                          TV value and gradient
+    upsample_bilinear / _adjoint             low-resolution tensors to full size
+    adam_update                              in-place Adam step, as tf.keras.optimizers.Adam
+"""
+from lucid_fast._bindings.checks import empty_aligned, zeros_aligned  # noqa: F401
+from lucid_fast._bindings.op_adam import adam_update  # noqa: F401
+from lucid_fast._bindings.op_color import (  # noqa: F401
+    COLOR_CORRELATION_SVD_SQRT,
+    COLOR_MEAN,
+    to_valid_rgb,
+    to_valid_rgb_adjoint,
+)
+from lucid_fast._bindings.op_spectrum import fft_image, fft_image_adjoint, rfft2d_freqs  # noqa: F401
+from lucid_fast._bindings.op_tv import total_variation  # noqa: F401
+from lucid_fast._bindings.op_upsample import upsample_bilinear, upsample_bilinear_adjoint  # noqa: F401
+from lucid_fast._bindings.op_warp import affine_warp, affine_warp_adjoint  # noqa: F401
+from lucid_fast._bindings.warp_matrices import (  # noqa: F401
+    compose_affine,
+    standard_transform_matrices,
+)

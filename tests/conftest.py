@@ -1,0 +1,36 @@
+"""Shared test setup: --run-slow, the gpu/slow markers, seeded generators, the backend parameter."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def gpu_available():
+    try:
+        import cupy
+
+        return cupy.cuda.is_available()
+    except Exception:  # no cupy, no driver
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    no_gpu = None if gpu_available() else pytest.mark.skip(
+        reason="no CUDA GPU here (cupy.cuda.is_available() is False): GPU parity tests run only on a GPU machine")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and no_gpu is not None:
+            item.add_marker(no_gpu)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
