@@ -1,0 +1,1 @@
+"""Utilities: ``misc.io`` (load, save, show, image grids)."""

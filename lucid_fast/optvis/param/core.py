@@ -1,0 +1,274 @@
+"""The parameterization graph: native stages with explicit forward and backward, run outside TensorFlow.
+
+Lucid builds an image as a TF expression of ``tf.Variable``s (``to_valid_rgb(fft_image(shape))``). lucid_fast
+builds the same expression as a small graph of :class:`Node`s whose stages are the native kernels of
+:mod:`lucid_fast.ops`: each node computes its value from its inputs (``forward``) and maps the gradient of its
+output to gradients of its inputs (``backward``). Leaves (:class:`Param`) hold the optimized arrays; their
+initial values are drawn when the engine calls :meth:`ParamGraph.initialize` with the run's generator, so a
+seed fixes the whole run and nothing random happens when a parameterization is built.
+
+Nodes support the arithmetic notebooks use on Lucid tensors: ``a + b`` (numpy broadcasting, e.g. a batch-1
+shared term plus a per-image term), ``a - b``, ``k * a``, ``a[..., i:j]`` (channel slices) and
+:func:`concat`.
+"""
+import numpy as np
+
+from lucid_fast import ops
+
+
+class Node:
+    """A stage of an image parameterization. Subclasses set ``shape`` and ``inputs`` and implement
+    ``forward(*input_values)`` and ``backward(grad_out, *input_values)``; values are float32 numpy arrays."""
+
+    inputs = ()
+    shape = ()
+
+    def forward(self, *input_values):
+        raise NotImplementedError
+
+    def backward(self, grad_out, *input_values):
+        """Returns one gradient (or None) per input, given d(objective)/d(this node's output)."""
+        raise NotImplementedError
+
+    # ---- arithmetic, so notebooks can combine parameterizations as they combine Lucid tensors
+    def __add__(self, other):
+        return Add(self, as_node(other))
+
+    def __radd__(self, other):
+        if isinstance(other, (int, float)) and other == 0:  # sum([...]) starts from 0
+            return self
+        return Add(as_node(other), self)
+
+    def __sub__(self, other):
+        return Add(self, Scale(as_node(other), -1.0))
+
+    def __rsub__(self, other):
+        return Add(as_node(other), Scale(self, -1.0))
+
+    def __mul__(self, k):
+        if not isinstance(k, (int, float, np.floating, np.integer)):
+            raise TypeError(f"a parameterization can be multiplied by a number only, got {type(k).__name__}")
+        return Scale(self, float(k))
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return Scale(self, -1.0)
+
+    def __getitem__(self, key):
+        return ChannelSlice(self, key)
+
+    def __repr__(self):
+        return f"{type(self).__name__}{tuple(self.shape)}"
+
+
+class Param(Node):
+    """A leaf: an optimized float32 array, initialized by ``init_fn(rng) -> array`` or a given value."""
+
+    def __init__(self, shape, init_fn=None, init_val=None, name="param"):
+        self.shape = tuple(int(s) for s in shape)
+        if any(s < 1 for s in self.shape):
+            raise ValueError(f"{name}: every dimension of the shape must be >= 1, got {self.shape}")
+        if init_val is not None:
+            init_val = np.asarray(init_val, dtype=np.float32)
+            if init_val.shape != self.shape:
+                raise ValueError(f"{name}: init_val must have shape {self.shape}, got {init_val.shape}")
+            if not np.isfinite(init_val).all():
+                raise ValueError(f"{name}: init_val contains NaN or inf")
+        self.init_fn = init_fn
+        self.init_val = init_val
+        self.name = name
+        self.value = None
+
+    def initialize(self, rng):
+        if self.init_val is not None:
+            val = self.init_val
+        else:
+            val = np.asarray(self.init_fn(rng), dtype=np.float32).reshape(self.shape)
+        self.value = ops.empty_aligned(self.shape)
+        self.value[...] = val
+
+    def forward(self):
+        if self.value is None:
+            raise RuntimeError(f"{self.name} is not initialized: run it through render_vis / make_vis_T")
+        return self.value
+
+
+def normal_init(shape, sd):
+    """Initializer drawing N(0, sd^2) with the run's generator (Lucid's init, without the global RNG)."""
+    return lambda rng: rng.normal(0.0, sd, size=shape).astype(np.float32)
+
+
+class Constant(Node):
+    def __init__(self, value):
+        self.value = np.asarray(value, dtype=np.float32)
+        self.shape = self.value.shape
+
+    def forward(self):
+        return self.value
+
+
+def as_node(x):
+    if isinstance(x, Node):
+        return x
+    if isinstance(x, (int, float, np.ndarray, list, tuple)):
+        return Constant(x)
+    raise TypeError(f"cannot combine a parameterization with {type(x).__name__}")
+
+
+def _unbroadcast(grad, shape):
+    """Sums grad over the axes numpy broadcasting expanded to reach grad.shape from shape."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+class Add(Node):
+    def __init__(self, a, b):
+        self.inputs = (a, b)
+        try:
+            self.shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"cannot add parameterizations of shapes {a.shape} and {b.shape}") from None
+
+    def forward(self, a, b):
+        out = ops.empty_aligned(self.shape)
+        np.add(a, b, out=out)
+        return out
+
+    def backward(self, grad_out, a, b):
+        return _unbroadcast(grad_out, np.shape(a)), _unbroadcast(grad_out, np.shape(b))
+
+
+class Scale(Node):
+    def __init__(self, a, k):
+        self.inputs = (a,)
+        self.shape = a.shape
+        self.k = float(k)
+
+    def forward(self, a):
+        out = ops.empty_aligned(self.shape)
+        np.multiply(a, np.float32(self.k), out=out)
+        return out
+
+    def backward(self, grad_out, a):
+        return (grad_out * np.float32(self.k),)
+
+
+class ChannelSlice(Node):
+    """``node[..., i:j]`` (or ``node[..., i]`` kept as a 1-channel axis): a slice of the last axis."""
+
+    def __init__(self, a, key):
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] is Ellipsis):
+            raise ValueError(f"parameterizations support channel slices node[..., i:j] only, got {key!r}")
+        ch = key[1]
+        if isinstance(ch, int):
+            ch = slice(ch, ch + 1 if ch != -1 else None)
+        if not isinstance(ch, slice) or ch.step not in (None, 1):
+            raise ValueError(f"parameterizations support channel slices node[..., i:j] only, got {key!r}")
+        self.inputs = (a,)
+        self.sl = ch
+        n = len(range(*ch.indices(a.shape[-1])))
+        if n == 0:
+            raise ValueError(f"channel slice {key!r} of a {a.shape[-1]}-channel parameterization is empty")
+        self.shape = tuple(a.shape[:-1]) + (n,)
+
+    def forward(self, a):
+        out = ops.empty_aligned(self.shape)
+        out[...] = a[..., self.sl]
+        return out
+
+    def backward(self, grad_out, a):
+        g = np.zeros(np.shape(a), np.float32)
+        g[..., self.sl] = grad_out
+        return (g,)
+
+
+class Concat(Node):
+    def __init__(self, nodes, axis=-1):
+        nodes = [as_node(n) for n in nodes]
+        if not nodes:
+            raise ValueError("concat needs at least one parameterization")
+        nd = len(nodes[0].shape)
+        self.axis = axis % nd
+        for n in nodes:
+            other = [s for i, s in enumerate(n.shape) if i != self.axis]
+            first = [s for i, s in enumerate(nodes[0].shape) if i != self.axis]
+            if len(n.shape) != nd or other != first:
+                raise ValueError(f"concat: shapes {[x.shape for x in nodes]} differ outside axis {axis}")
+        self.inputs = tuple(nodes)
+        shape = list(nodes[0].shape)
+        shape[self.axis] = sum(n.shape[self.axis] for n in nodes)
+        self.shape = tuple(shape)
+
+    def forward(self, *vals):
+        out = ops.empty_aligned(self.shape)
+        np.concatenate(vals, axis=self.axis, out=out)
+        return out
+
+    def backward(self, grad_out, *vals):
+        splits = np.cumsum([v.shape[self.axis] for v in vals])[:-1]
+        return tuple(np.split(grad_out, splits, axis=self.axis))
+
+
+def concat(nodes, axis=-1):
+    """Concatenates parameterizations (channels by default, ``axis=0`` for the batch)."""
+    return Concat(nodes, axis)
+
+
+class ParamGraph:
+    """Runs a parameterization: initialization, forward to the image, backward to its leaves."""
+
+    def __init__(self, output):
+        if not isinstance(output, Node):
+            raise TypeError(f"param_f must produce a lucid_fast parameterization (a param.Node), got "
+                            f"{type(output).__name__}; build one with lucid_fast.optvis.param (e.g. param.image(128))")
+        self.output = output
+        order, seen = [], set()
+
+        def visit(n):
+            if id(n) in seen:
+                return
+            seen.add(id(n))
+            for i in n.inputs:
+                visit(i)
+            order.append(n)
+
+        visit(output)
+        self.order = order
+        self.params = [n for n in order if isinstance(n, Param)]
+        self._values = {}
+
+    def initialize(self, rng):
+        for p in self.params:  # topological order: deterministic draws for a given generator
+            p.initialize(rng)
+
+    def forward(self):
+        vals = {}
+        for n in self.order:
+            vals[id(n)] = n.forward(*[vals[id(i)] for i in n.inputs])
+        self._values = vals
+        return vals[id(self.output)]
+
+    def backward(self, grad_out):
+        """Returns {Param: gradient} for d(objective)/d(leaf), given the gradient at the output image."""
+        vals = self._values
+        grads = {id(self.output): grad_out}
+        result = {}
+        for n in reversed(self.order):
+            g = grads.pop(id(n), None)
+            if g is None:
+                continue
+            if isinstance(n, Param):
+                result[n] = g
+                continue
+            in_grads = n.backward(g, *[vals[id(i)] for i in n.inputs])
+            for i, gi in zip(n.inputs, in_grads):
+                if gi is None or isinstance(i, Constant):
+                    continue
+                prev = grads.get(id(i))
+                grads[id(i)] = gi if prev is None else prev + gi
+        return result

@@ -1,0 +1,248 @@
+"""Stochastic transformations (Lucid's ``optvis.transform``), reduced to ONE native affine warp per step.
+
+Lucid applies a chain of TF ops every step (pad, random crops, resize, rotate). Here each geometric transform
+is a description that, given the current image size and the run's generator, draws its parameters and
+returns the 3x3 matrix mapping its output pixel coordinates to its input ones; render composes the whole
+chain into one matrix per step and resamples once with :func:`lucid_fast.ops.affine_warp` (and its adjoint
+on the way back). Differences from Lucid, all deliberate:
+
+* one bilinear resampling per step instead of one per stage (sharper, and rotation is bilinear, where
+  Lucid's ``tf.contrib.image.rotate`` used nearest neighbour);
+* everything sampled outside the source image gets the pad's fill (``pad(mode="constant")``'s value, or the
+  reflection for ``mode="reflect"``); Lucid filled what a rotation brought in from outside the padded image
+  with 0. The first :func:`pad` in the chain sets the mode; a chain without pad fills with 0;
+* :func:`collapse_alpha_random` composites before the warp wherever it appears in the list.
+
+A plain callable on TF tensors is also accepted as a transform: it runs inside the step's tf.function,
+after the warp, and its gradient comes from TensorFlow.
+"""
+import math
+
+import numpy as np
+
+from lucid_fast import ops
+from lucid_fast._bindings import warp_matrices as wm
+
+DEG2RAD = math.pi / 180.0
+
+
+class AffineTransform:
+    """A geometric transform: ``sample(size, rng) -> (3x3 output->input matrix, new (h, w))``."""
+
+    def sample(self, size, rng):
+        raise NotImplementedError
+
+
+class Pad(AffineTransform):
+    def __init__(self, w, mode="REFLECT", constant_value=0.5):
+        if not isinstance(w, (int, np.integer)) or w < 0:
+            raise ValueError(f"pad: w must be an integer >= 0, got {w!r}")
+        mode_l = str(mode).lower()
+        if mode_l not in ("reflect", "constant", "symmetric"):
+            raise ValueError(f"pad: mode must be 'REFLECT', 'SYMMETRIC' or 'CONSTANT', got {mode!r}")
+        self.w, self.mode, self.constant_value = int(w), mode_l, constant_value
+
+    def sample(self, size, rng):
+        return wm.pad(size, self.w)
+
+    def __repr__(self):
+        return f"pad({self.w}, mode={self.mode!r}, constant_value={self.constant_value})"
+
+
+class Jitter(AffineTransform):
+    def __init__(self, d):
+        if not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(f"jitter: d must be an integer >= 0, got {d!r}")
+        self.d = int(d)
+
+    def sample(self, size, rng):
+        if min(size) <= self.d:
+            raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
+        return wm.jitter(size, self.d, rng)
+
+    def __repr__(self):
+        return f"jitter({self.d})"
+
+
+class RandomScale(AffineTransform):
+    def __init__(self, scales):
+        scales = list(scales)
+        if not scales or any((not np.isfinite(s)) or s <= 0 for s in scales):
+            raise ValueError(f"random_scale: scales must be a non-empty list of positive numbers, got {scales!r}")
+        self.scales = [float(s) for s in scales]
+
+    def sample(self, size, rng):
+        s = self.scales[int(rng.integers(len(self.scales)))]
+        return wm.scale(size, s)
+
+    def __repr__(self):
+        return f"random_scale({self.scales})"
+
+
+class RandomRotate(AffineTransform):
+    def __init__(self, angles, units="degrees"):
+        angles = list(angles)
+        if not angles or any(not np.isfinite(a) for a in angles):
+            raise ValueError(f"random_rotate: angles must be a non-empty list of numbers, got {angles!r}")
+        if units not in ("degrees", "radians"):
+            raise ValueError(f"random_rotate: units must be 'degrees' or 'radians', got {units!r}")
+        self.angles = [float(a) * (DEG2RAD if units == "degrees" else 1.0) for a in angles]
+
+    def sample(self, size, rng):
+        a = self.angles[int(rng.integers(len(self.angles)))]
+        return wm.rotate(size, a)
+
+    def __repr__(self):
+        return f"random_rotate({len(self.angles)} angles)"
+
+
+class CropOrPadTo(AffineTransform):
+    """Centre crop or pad to (height, width), as tf.image.resize_with_crop_or_pad."""
+
+    def __init__(self, height, width):
+        if height < 1 or width < 1:
+            raise ValueError(f"crop_or_pad_to: height and width must be >= 1, got {height}x{width}")
+        self.hw = (int(height), int(width))
+
+    def sample(self, size, rng):
+        oy = (size[0] - self.hw[0]) // 2
+        ox = (size[1] - self.hw[1]) // 2
+        m = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy], [0.0, 0.0, 1.0]])
+        return m, self.hw
+
+    def __repr__(self):
+        return f"crop_or_pad_to{self.hw}"
+
+
+class CollapseAlphaRandom:
+    """Composites an RGBA image over a random smooth background (Lucid's collapse_alpha_random).
+
+    The background is a fresh random Fourier image every step (spectrum ~ N(0, sd^2), decorrelated colour,
+    sigmoid), drawn from the run's generator. Runs natively before the warp.
+    """
+
+    def __init__(self, sd=0.5):
+        self.sd = float(sd)
+
+    def background(self, shape, rng):
+        b, h, w, _ = shape
+        wf = ops.rfft2d_freqs(h, w).shape[1]
+        spec = ops.empty_aligned((2, b, 3, h, wf))
+        spec[...] = rng.normal(0.0, self.sd, size=spec.shape)
+        return ops.to_valid_rgb(ops.fft_image(spec, h, w), decorrelate=True, sigmoid=True)
+
+    def forward(self, x, rng):
+        if x.shape[-1] != 4:
+            raise ValueError(f"collapse_alpha_random needs an RGBA image (4 channels), got {x.shape[-1]} channels; "
+                             f"use param.image(..., alpha=True)")
+        bg = self.background(x.shape, rng)
+        rgb, a = x[..., :3], x[..., 3:4]
+        out = ops.empty_aligned(x.shape[:-1] + (3,))
+        np.multiply(a, rgb - bg, out=out)
+        out += bg
+        return out, (x, bg)
+
+    @staticmethod
+    def backward(grad_out, saved):
+        x, bg = saved
+        rgb, a = x[..., :3], x[..., 3:4]
+        g = np.empty(x.shape, np.float32)
+        g[..., :3] = a * grad_out
+        g[..., 3:4] = np.sum((rgb - bg) * grad_out, axis=-1, keepdims=True)
+        return g
+
+    def __repr__(self):
+        return f"collapse_alpha_random(sd={self.sd})"
+
+
+def pad(w, mode="REFLECT", constant_value=0.5):
+    """Pads w pixels on each side ('REFLECT', 'SYMMETRIC', or 'CONSTANT' with constant_value)."""
+    return Pad(w, mode, constant_value)
+
+
+def jitter(d, seed=None):
+    """Random crop losing d pixels in each dimension (random translation by 0..d). ``seed`` is ignored:
+    randomness comes from render_vis's seed."""
+    return Jitter(d)
+
+
+def random_scale(scales, seed=None):
+    """Rescales by a factor drawn from ``scales`` (bilinear, half-pixel centres)."""
+    return RandomScale(scales)
+
+
+def random_rotate(angles, units="degrees", seed=None):
+    """Rotates about the centre by an angle drawn from ``angles`` (counterclockwise, bilinear)."""
+    return RandomRotate(angles, units)
+
+
+def crop_or_pad_to(height, width):
+    return CropOrPadTo(height, width)
+
+
+def collapse_alpha_random(sd=0.5):
+    return CollapseAlphaRandom(sd)
+
+
+def compose(transforms):
+    """A chain of transforms, applied in order (render accepts the plain list too)."""
+    return TransformChain(transforms)
+
+
+standard_transforms = [
+    pad(12, mode="constant", constant_value=0.5),
+    jitter(8),
+    random_scale(list(wm.STANDARD_SCALES)),
+    random_rotate(list(wm.STANDARD_ANGLES_DEG)),
+    jitter(4),
+]
+
+
+class TransformChain:
+    """A parsed transform list: an optional alpha collapse, one affine block, trailing TF callables."""
+
+    def __init__(self, transforms):
+        if isinstance(transforms, TransformChain):
+            transforms = transforms.transforms
+        if transforms is None:
+            transforms = standard_transforms
+        transforms = list(transforms)
+        self.transforms = transforms
+        self.affine, self.tf_fns, self.collapse = [], [], None
+        for t in transforms:
+            if isinstance(t, AffineTransform):
+                self.affine.append(t)
+            elif isinstance(t, CollapseAlphaRandom):
+                self.collapse = t
+            elif callable(t):
+                self.tf_fns.append(t)
+            else:
+                raise ValueError(f"transforms must be lucid_fast transforms or callables on TF tensors, got {t!r}")
+        pads = [t for t in self.affine if isinstance(t, Pad)]
+        if pads:
+            self.pad_mode = pads[0].mode
+            self.fill_value = pads[0].constant_value if self.pad_mode == "constant" else 0.0
+        else:
+            self.pad_mode, self.fill_value = "constant", 0.0
+
+    def sample(self, batch, size, rng):
+        """Draws one step's warp: (matrices (batch, 2, 3) float32, output (h, w))."""
+        mats = [np.eye(3)]
+        for t in self.affine:
+            m, size = t.sample(size, rng)
+            if min(size) < 1:
+                raise ValueError(f"transform {t!r} left an empty image ({size[0]}x{size[1]})")
+            mats.append(m)
+        total = wm.compose_affine(*mats)
+        return wm.to_kernel_matrices(np.broadcast_to(total, (batch, 3, 3))), tuple(int(s) for s in size)
+
+    @property
+    def is_identity(self):
+        return not self.affine
+
+    def __repr__(self):
+        return f"compose({self.transforms!r})"
+
+
+def make_chain(transforms):
+    return TransformChain(transforms)
