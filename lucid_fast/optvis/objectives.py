@@ -221,6 +221,15 @@ class Objective:
         self.name = name
         self.description = description
         self.native_terms = _merge_native_terms(native_terms)
+
+    @property
+    def description(self):
+        return self._description
+
+    @description.setter
+    def description(self, text):
+        # a description set by hand (as Lucid's notebooks do) is an atom for the algebra's descriptions
+        self._description = text
         self._sum_parts = None   # descriptions of the summands when this is a Sum (for flat descriptions)
         self._compound = False   # description is "k * X" / "-X" / "X / k" (parenthesised when scaled again)
         self._scale = None       # (k, "X") when the description is "k * X": rescaling folds k

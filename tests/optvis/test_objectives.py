@@ -40,11 +40,11 @@ def evaluate(objective, arrays, part="call"):
     return float(value_t.numpy())
 
 
-def value_and_grad(objective, arrays, wrt):
-    """Objective value and its gradient with respect to arrays[wrt], computed inside a tf.function."""
+def value_and_grad(objective, arrays, wrt, compiled=False):
+    """Objective value and its gradient with respect to arrays[wrt]; ``compiled`` runs it in a tf.function
+    (needed when the objective convolves, e.g. blurs; eager is faster for the rest)."""
     names = sorted(arrays)
 
-    @tf.function
     def run(*tensors):
         T_map = dict(zip(names, tensors))
         with tf.GradientTape() as tape:
@@ -52,7 +52,7 @@ def value_and_grad(objective, arrays, wrt):
             value_t = objective(lambda name: T_map[name])
         return value_t, tape.gradient(value_t, T_map[wrt], unconnected_gradients=tf.UnconnectedGradients.ZERO)
 
-    value_t, grad_t = run(*[tf.constant(arrays[k]) for k in names])
+    value_t, grad_t = (tf.function(run) if compiled else run)(*[tf.constant(arrays[k]) for k in names])
     return float(value_t.numpy()), grad_t.numpy()
 
 
@@ -212,7 +212,7 @@ def test_blur_objectives_values(acts, rng):
 
 def test_blur_input_each_step_gradient_is_the_blur_step(acts):
     # d/dx of 0.5 |x - stop_grad(blur x)|^2 is x - blur(x): a step of -k moves x k of the way to its blur
-    _, grad = value_and_grad(obj.blur_input_each_step(), acts, "input")
+    _, grad = value_and_grad(obj.blur_input_each_step(), acts, "input", compiled=True)
     x = acts["input"].astype(np.float64)
     np.testing.assert_allclose(grad, x - np_blur(x), 1e-4, 1e-5)
 
@@ -257,7 +257,8 @@ def test_diversity_value(acts):
     g = np_grams_normalized(acts["conv"])
     expected = sum((g[i] * g[j]).sum() for i in range(N) for j in range(N) if i != j) / N
     np.testing.assert_allclose(evaluate(obj.diversity("conv"), acts), expected, 1e-4, ATOL)
-    assert evaluate(obj.diversity("conv"), {"conv": np.repeat(acts["conv"][:1], 3, axis=0)}) == pytest.approx(2.0)  # N - 1
+    identical = {"conv": np.repeat(acts["conv"][:1], 3, axis=0)}
+    assert evaluate(obj.diversity("conv"), identical) == pytest.approx(2.0)  # N - 1 for identical items
 
 
 def test_input_diff_value(acts, rng):
@@ -341,6 +342,9 @@ def test_descriptions_and_names():
     assert sum([a, b]).description == (a + b).description
     assert (a + 3).description == "Sum(Channel [conv, 1] +\n3)"
     assert (a * b).description == "Product(Channel [conv, 1] *\nDeepdream [conv])"
+    relabelled = 100 * a
+    relabelled.description = "Content Loss"  # as Lucid's notebooks do
+    assert (-relabelled - (a + b)).description == "Sum(-Content Loss +\n-Sum(Channel [conv, 1] +\nDeepdream [conv]))"
     assert "Channel [conv, 1]" in repr(a) and repr(a).startswith("Objective(")
     assert "weight=-0.5" in repr(a - 0.5 * obj.total_variation())
 
@@ -566,3 +570,6 @@ def test_gradient_ascent(tiny_model, name):
     make, kwargs = ASCENT[name]
     start, end = gradient_ascent_values(make(), tiny_model, **kwargs)
     assert start < end, (start, end)
+    # and ascent beats descent (some objectives, e.g. -diversity, start near a minimum and rise either way)
+    _, end_descent = gradient_ascent_values(make(), tiny_model, lr=-0.1, **kwargs)
+    assert end_descent < end, (start, end, end_descent)

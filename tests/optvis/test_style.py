@@ -185,7 +185,8 @@ def test_activation_loss(tiny_model, rng):
 
 
 def test_activation_difference_within_a_batch(rng):
-    acts = {"a": rng.normal(size=(3, 4, 4, 5)).astype(np.float32), "b": rng.normal(size=(3, 2, 2, 6)).astype(np.float32)}
+    acts = {"a": rng.normal(size=(3, 4, 4, 5)).astype(np.float32),
+            "b": rng.normal(size=(3, 2, 2, 6)).astype(np.float32)}
     content = style.activation_difference(["a", "b"])
     expected = sum(np.abs(acts[k][1] - acts[k][0]).mean() for k in "ab")
     np.testing.assert_allclose(float(content(accessor(acts))), expected, 1e-5)
@@ -222,3 +223,31 @@ def test_gradient_ascent_of_negative_style_loss(tiny_model, rng):
 
     values = [float(step()) for _ in range(6)]
     assert values[0] < values[-1], values
+
+
+def test_style_transfer_2d_notebook_pattern(rng):
+    """Lucid's style_transfer_2d notebook defines its losses with a bare @wrap_objective, relabels them and
+    combines them as ``- content_obj - style_obj``; that code runs unchanged on lucid_fast objectives."""
+    @objectives.wrap_objective
+    def notebook_difference(layer_names, activation_loss_f=style.mean_l1_loss, transform_f=None, difference_to=1):
+        def inner(T):
+            image_acts = [T(name)[difference_to] for name in layer_names]
+            optimized_acts = [T(name)[0] for name in layer_names]
+            if transform_f is not None:
+                image_acts = [transform_f(a) for a in image_acts]
+                optimized_acts = [transform_f(a) for a in optimized_acts]
+            return tf.add_n([activation_loss_f(a, b) for a, b in zip(image_acts, optimized_acts)])
+        return inner
+
+    acts = {"c": rng.normal(size=(3, 4, 4, 5)).astype(np.float32),
+            "s": rng.normal(size=(3, 2, 2, 6)).astype(np.float32)}
+    T = accessor(acts)
+    content_obj = 100 * notebook_difference(["c"], difference_to=1)
+    content_obj.description = "Content Loss"
+    style_obj = notebook_difference(["c", "s"], transform_f=style.gram_style, difference_to=2)
+    style_obj.description = "Style Loss"
+    objective = - content_obj - style_obj
+    assert objective.description == "Sum(-Content Loss +\n-Style Loss)"
+    expected = -(100 * style.activation_difference(["c"])(T)
+                 + style.activation_difference(["c", "s"], transform_f=style.gram_style, difference_to=2)(T))
+    np.testing.assert_allclose(float(objective(T)), float(expected), 1e-5, 1e-6)
