@@ -1,0 +1,768 @@
+"""Objectives for feature visualization: what the rendered image should maximise.
+
+An :class:`Objective` wraps a function ``T -> scalar tf.Tensor``, where ``T`` is the *layer accessor* the
+render engine passes in on every step:
+
+* ``T(layer_name)`` returns that layer's activations for the current batch of images (NHWC for convolutional
+  layers, ``(N, C)`` for dense ones). Lucid's ``":0"`` suffix is accepted by the engine.
+* ``T("input")`` returns the parameterized image *before* the transforms (NHWC float32 in [0, 1]), which is
+  what regularisers such as :func:`L1`, :func:`blur_input_each_step` or :func:`total_variation` act on.
+
+Objectives are **maximised** (Lucid's sign convention). Penalties are therefore subtracted::
+
+    obj = objectives.channel("mixed4a", 97) - 1e-3 * objectives.total_variation()
+
+They combine with ``+``, ``-``, unary ``-``, ``*`` and ``/`` by numbers, ``Objective * Objective`` (a product),
+:meth:`Objective.sum` and Python's ``sum``; factories are made with :func:`wrap_objective`.
+
+Native terms
+------------
+Some terms are computed by the engine's native kernels instead of TensorFlow: today the total variation of the
+input image. An objective therefore has two parts:
+
+* :meth:`Objective.tf_part` — the TensorFlow value, *without* native terms (what the engine differentiates);
+* :attr:`Objective.native_terms` — a tuple of :class:`NativeTerm` ``(kind, layer, weight, batch)`` whose
+  weighted values the engine adds to the objective and whose weighted gradients it adds to d/d input.
+
+Linear algebra (``+``, ``-``, scaling, ``sum``) carries and scales native terms; non-linear combinations
+(``Objective * Objective``) evaluate both sides entirely in TensorFlow. Calling an objective, ``obj(T)``,
+always evaluates everything in TensorFlow (native terms through their TF fallback), so ``obj(T)`` equals
+``obj.tf_part(T) + sum(term.tf_value(T) for term in obj.native_terms)``.
+"""
+import dataclasses
+import functools
+import inspect
+import math
+import numbers
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from lucid_fast.optvis.objectives_util import (
+    _T_force_NHWC,
+    _T_handle_batch,
+    _dim,
+    _dot_cossim,
+    _extract_act_pos,
+    _is_int,
+    _make_arg_str,
+    _tf_blur,
+)
+
+# pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
+
+__all__ = [
+    "NativeTerm", "Objective", "wrap_objective", "as_objective",
+    "neuron", "channel", "direction", "direction_cossim", "direction_neuron", "tensor_direction", "deepdream",
+    "class_logit", "total_variation", "L1", "L2", "blur_input_each_step", "blur_alpha_each_step",
+    "channel_interpolate", "penalize_boundary_complexity", "alignment", "diversity", "input_diff",
+]
+
+NATIVE_KINDS = ("total_variation",)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _fmt_number(value):
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def _scaled_description(factor, base):
+    if factor == 1:
+        return base
+    if factor == -1:
+        return "-" + base
+    return f"{_fmt_number(factor)} * {base}"
+
+
+def _base_layer_name(layer):
+    """``"input:0"`` -> ``"input"`` (Lucid's tensor-name suffix), anything else unchanged."""
+    return layer[:-2] if isinstance(layer, str) and layer.endswith(":0") else layer
+
+
+def _as_scalar(value):
+    """A float32 scalar tensor from an objective function's result (non-scalars are summed, as TF1 did)."""
+    value_t = tf.convert_to_tensor(value)
+    if value_t.dtype != tf.float32:
+        value_t = tf.cast(value_t, tf.float32)
+    if value_t.shape.rank != 0:
+        value_t = tf.reduce_sum(value_t)
+    return value_t
+
+
+def _tv_sum(images_t):
+    """``tf.image.total_variation`` summed over the batch: the TF definition of the native TV term."""
+    return tf.reduce_sum(tf.image.total_variation(images_t))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Native terms
+
+
+@dataclasses.dataclass(frozen=True)
+class NativeTerm:
+    """A term of an objective that the engine evaluates with a native kernel instead of TensorFlow.
+
+    Its contribution to the objective is ``weight * value`` where, for ``kind == "total_variation"``,
+    ``value = sum(tf.image.total_variation(T(layer)))`` restricted to item ``batch`` when it is an int; its
+    gradient ``weight * d value / d T(layer)`` is added to the engine's gradient with respect to the input.
+
+    Attributes:
+        kind: ``"total_variation"`` (the only kind so far).
+        layer: the tensor it acts on; only ``"input"`` (the image before transforms) is native.
+        weight: the factor it enters the objective with (negative for a penalty).
+        batch: ``None`` for the whole batch, or the index of the one batch item it applies to.
+    """
+
+    kind: str
+    layer: str = "input"
+    weight: float = 1.0
+    batch: Optional[int] = None
+
+    def __post_init__(self):
+        if self.kind not in NATIVE_KINDS:
+            raise ValueError(f"NativeTerm: kind must be one of {NATIVE_KINDS}, got {self.kind!r}")
+        if self.layer != "input":
+            raise ValueError(f"NativeTerm: only layer 'input' has native terms, got {self.layer!r}")
+        if not _is_number(self.weight) or not math.isfinite(self.weight):
+            raise ValueError(f"NativeTerm: weight must be a finite real number, got {self.weight!r}")
+        if self.batch is not None and not _is_int(self.batch):
+            raise ValueError(f"NativeTerm: batch must be None or an int, got {self.batch!r}")
+        object.__setattr__(self, "weight", float(self.weight))
+        if self.batch is not None:
+            object.__setattr__(self, "batch", int(self.batch))
+
+    @property
+    def key(self):
+        """What identifies a term apart from its weight: like terms are merged by adding weights."""
+        return (self.kind, self.layer, self.batch)
+
+    def scaled(self, factor):
+        """The same term with its weight multiplied by ``factor``."""
+        return dataclasses.replace(self, weight=self.weight * float(factor))
+
+    def tf_value(self, T):
+        """The weighted value of the term computed in TensorFlow (the reference / fallback path)."""
+        images_t = _T_handle_batch(T, self.batch)(self.layer)
+        return self.weight * _tv_sum(images_t)
+
+    def native_value_and_grad(self, images, grad_out=None):
+        """The weighted value and gradient computed by the native kernel (``lucid_fast.ops.total_variation``).
+
+        Args:
+            images: the value of ``T(layer)``: float32 NHWC numpy (CPU) or cupy (GPU) array, C-contiguous.
+            grad_out: optional float32 array of the images' shape; ``weight * d value / d images`` is ADDED
+                to it in place. When None, a zero array is allocated (64-byte aligned on the CPU).
+
+        Returns:
+            (value, grad_out): ``value`` is a Python float, ``weight * TV``; ``grad_out`` holds the gradient.
+        """
+        from lucid_fast import ops  # the native extension, imported only when a native term is evaluated
+
+        if grad_out is None:
+            xp = np
+            if type(images).__module__.split(".")[0] == "cupy":
+                import cupy as xp  # noqa: N813  (same array API)
+            grad_out = ops.zeros_aligned(images.shape, xp=xp)
+        if self.batch is None:
+            view, grad_view = images, grad_out
+        else:
+            n = images.shape[0]
+            if not -n <= self.batch < n:
+                raise ValueError(f"NativeTerm: batch={self.batch} is outside the batch of {n} image(s)")
+            b = self.batch % n
+            view, grad_view = images[b:b + 1], grad_out[b:b + 1]
+        value, _ = ops.total_variation(view, weight=self.weight, grad_out=grad_view)
+        return self.weight * value, grad_out
+
+
+def _merge_native_terms(terms):
+    """Like terms (same kind, layer, batch) merged by adding weights, in first-seen order; zero weights dropped."""
+    weights = {}
+    for term in terms:
+        if not isinstance(term, NativeTerm):
+            raise TypeError(f"Objective: native_terms must hold NativeTerm instances, got {type(term).__name__}")
+        weights[term.key] = weights.get(term.key, 0.0) + term.weight
+    return tuple(NativeTerm(kind, layer, w, batch) for (kind, layer, batch), w in weights.items() if w != 0.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Objective class and its algebra
+
+
+class Objective:
+    """An objective: a function of the layer accessor ``T`` to a scalar to maximise, plus native terms.
+
+    Args:
+        objective_func: ``T -> tf.Tensor`` giving the TensorFlow part of the objective, or None when the
+            objective is made only of native terms. A non-scalar result is summed.
+        name: short name (the factory's name for built-in objectives).
+        description: human-readable description, composed by the algebra (``"Sum(...)"``, ``"2 * ..."``).
+        native_terms: iterable of :class:`NativeTerm` added to the objective by the engine's kernels.
+
+    Attributes:
+        objective_func: as given (the TF part only).
+        name, description: as given or composed.
+        native_terms: tuple of :class:`NativeTerm`, like terms merged.
+        has_tf_part: False when the objective is made only of native terms (its ``tf_part`` is a constant 0).
+    """
+
+    __array_ufunc__ = None  # numpy scalars on the left defer to our reflected operators
+
+    def __init__(self, objective_func, name="", description="", native_terms=()):
+        if objective_func is not None and not callable(objective_func):
+            raise TypeError(f"Objective: objective_func must be callable (T -> tensor) or None, "
+                            f"got {type(objective_func).__name__}")
+        self.objective_func = objective_func
+        self.name = name
+        self.description = description
+        self.native_terms = _merge_native_terms(native_terms)
+
+    @property
+    def description(self):
+        return self._description
+
+    @description.setter
+    def description(self, text):
+        # a description set by hand (as Lucid's notebooks do) is an atom for the algebra's descriptions
+        self._description = text
+        self._sum_parts = None   # descriptions of the summands when this is a Sum (for flat descriptions)
+        self._compound = False   # description is "k * X" / "-X" / "X / k" (parenthesised when scaled again)
+        self._scale = None       # (k, "X") when the description is "k * X": rescaling folds k
+
+    # -- evaluation ---------------------------------------------------------------------------------------
+
+    @property
+    def has_tf_part(self):
+        return self.objective_func is not None
+
+    def tf_part(self, T):
+        """The TensorFlow part of the objective (native terms excluded) as a float32 scalar tensor."""
+        if self.objective_func is None:
+            return tf.constant(0.0, tf.float32)
+        return _as_scalar(self.objective_func(T))
+
+    def __call__(self, T):
+        """The whole objective in TensorFlow: ``tf_part(T)`` plus every native term's TF fallback."""
+        value_t = self.tf_part(T)
+        for term in self.native_terms:
+            value_t = value_t + term.tf_value(T)
+        return value_t
+
+    def __repr__(self):
+        extra = f", native_terms={list(self.native_terms)}" if self.native_terms else ""
+        return f"{type(self).__name__}({self.description or self.name!r}{extra})"
+
+    # -- construction helpers -----------------------------------------------------------------------------
+
+    def _derive(self, objective_func, description, native_terms, compound):
+        out = Objective(objective_func, name=self.name, description=description, native_terms=native_terms)
+        out._compound = compound
+        return out
+
+    def _scaled(self, factor, objective_func):
+        """A copy scaled by ``factor`` (TF part given as ``objective_func``); descriptions fold the factors."""
+        k0, base = self._scale if self._scale is not None else (1.0, self._desc_operand())
+        k = k0 * factor
+        out = self._derive(objective_func, _scaled_description(k, base),
+                           [t.scaled(factor) for t in self.native_terms], compound=k != 1)
+        out._scale = (k, base)
+        return out
+
+    def _copy(self):
+        out = Objective(self.objective_func, self.name, self.description, self.native_terms)
+        out._sum_parts, out._compound, out._scale = self._sum_parts, self._compound, self._scale
+        return out
+
+    def _desc_operand(self):
+        return f"({self.description})" if self._compound else self.description
+
+    # -- linear algebra -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def sum(objs):
+        """The sum of an iterable of objectives (numbers and ``T -> tensor`` callables are accepted too)."""
+        items = [_coerce_operand(o, "sum") for o in objs]
+        if not items:
+            raise ValueError("Objective.sum: needs at least one objective, got an empty iterable")
+        constant = sum(float(o) for o in items if _is_number(o))
+        objectives = [o for o in items if isinstance(o, Objective)]
+        funcs = [o.objective_func for o in objectives if o.objective_func is not None]
+        if funcs:
+            def objective_func(T):
+                value_t = _as_scalar(funcs[0](T))
+                for f in funcs[1:]:
+                    value_t = value_t + _as_scalar(f(T))
+                return value_t + constant if constant != 0.0 else value_t
+        elif constant != 0.0:
+            def objective_func(T):  # noqa: ARG001  (a constant objective)
+                return tf.constant(constant, tf.float32)
+        else:
+            objective_func = None
+        parts = []
+        for o in objectives:
+            parts.extend(o._sum_parts if o._sum_parts is not None else [o.description])
+        if constant != 0.0:
+            parts.append(_fmt_number(constant))
+        out = Objective(objective_func,
+                        name=", ".join(o.name for o in objectives if o.name),
+                        description="Sum(" + " +\n".join(parts) + ")",
+                        native_terms=[t for o in objectives for t in o.native_terms])
+        out._sum_parts = parts
+        return out
+
+    def __add__(self, other):
+        other = _coerce_operand(other, "+")
+        if _is_number(other) and other == 0:
+            return self._copy()  # makes sum([...]) (which starts from 0) leave descriptions clean
+        return Objective.sum([self, other])
+
+    def __radd__(self, other):
+        other = _coerce_operand(other, "+")
+        if _is_number(other) and other == 0:
+            return self._copy()
+        return Objective.sum([other, self])
+
+    def __neg__(self):
+        func = self.objective_func
+        return self._scaled(-1.0, None if func is None else (lambda T: -_as_scalar(func(T))))
+
+    def __sub__(self, other):
+        other = _coerce_operand(other, "-")
+        return self + (-other)
+
+    def __rsub__(self, other):
+        other = _coerce_operand(other, "-")
+        return (-self) + other
+
+    def __mul__(self, other):
+        if _is_number(other):
+            k = float(other)
+            func = self.objective_func
+            return self._scaled(k, None if func is None else (lambda T: k * _as_scalar(func(T))))
+        if isinstance(other, Objective) or (callable(other) and not isinstance(other, type)):
+            other = as_objective(other)
+            left, right = self, other
+            out = Objective(lambda T: left(T) * right(T),
+                            name=", ".join(n for n in (left.name, right.name) if n),
+                            description="Product(" + " *\n".join([left.description, right.description]) + ")")
+            return out
+        raise TypeError(f"Objective: can only be multiplied by a number (int or float) or by another Objective "
+                        f"(a product), not by {type(other).__name__}")
+
+    def __rmul__(self, other):
+        return self.__mul__(other)
+
+    def __truediv__(self, other):
+        if not _is_number(other):
+            raise TypeError(f"Objective: can only be divided by a number (int or float), not by "
+                            f"{type(other).__name__}")
+        if other == 0:
+            raise ZeroDivisionError("Objective: division by zero")
+        k = float(other)
+        func = self.objective_func
+        return self._derive(None if func is None else (lambda T: _as_scalar(func(T)) / k),
+                            f"{self._desc_operand()} / {_fmt_number(other)}",
+                            [t.scaled(1.0 / k) for t in self.native_terms], compound=True)
+
+    def __rtruediv__(self, other):
+        raise TypeError(f"Objective: cannot divide {type(other).__name__} by an Objective; "
+                        f"only Objective / number is supported")
+
+
+def _coerce_operand(other, op):
+    """Numbers stay numbers, Objectives stay, ``T -> tensor`` callables become Objectives; the rest is a TypeError."""
+    if _is_number(other) or isinstance(other, Objective):
+        return other
+    if callable(other) and not isinstance(other, type):
+        return as_objective(other)
+    raise TypeError(f"Objective: the operands of {op!r} must be Objectives, numbers (int or float) or "
+                    f"T -> tensor callables, not {type(other).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Factories
+
+
+def wrap_objective(f=None, *, require_format=None, handle_batch=False):
+    """Decorator turning ``f(*args) -> (T -> tensor)`` into a factory ``f(*args) -> Objective``.
+
+    The factory keeps ``f``'s name and docstring; its objectives are named ``f.__name__`` and described as
+    ``"Name [arg1, arg2, key=value]"``. Use it bare (``@wrap_objective``, as older Lucid and its notebooks do)
+    or called (``@wrap_objective()``, ``@wrap_objective(require_format="NHWC")``, as Lucid 0.3 does).
+
+    Args:
+        f: the function to wrap (when used bare). A positional string is taken as ``require_format``.
+        require_format: ``"NHWC"`` makes ``T`` return dense ``(N, C)`` activations as ``(N, 1, 1, C)``.
+        handle_batch: when True and ``f`` has no ``batch`` parameter of its own, the factory accepts a
+            keyword ``batch=None`` restricting every ``T(...)`` to that batch item (Lucid declared this
+            option but ignored it; the default keeps Lucid's behaviour).
+
+    ``f`` may also return an :class:`Objective` (e.g. one with native terms); it is then re-labelled with the
+    factory's name and description.
+    """
+    if f is not None and not callable(f):
+        require_format, f = f, None
+    if require_format not in (None, "NHWC"):
+        raise ValueError(f"wrap_objective: require_format must be None or 'NHWC', got {require_format!r}")
+
+    def decorate(func):
+        try:
+            params = inspect.signature(func).parameters
+            own_batch = "batch" in params
+        except (TypeError, ValueError):
+            own_batch = True
+        pop_batch = handle_batch and not own_batch
+
+        @functools.wraps(func)
+        def factory(*args, **kwargs):
+            batch = kwargs.pop("batch", None) if pop_batch else None
+            result = func(*args, **kwargs)
+            arg_strs = [_make_arg_str(a) for a in args]
+            arg_strs += [f"{k}={_make_arg_str(v)}" for k, v in kwargs.items()]
+            if batch is not None:
+                arg_strs.append(f"batch={batch}")
+            description = func.__name__.title() + " [" + ", ".join(arg_strs) + "]"
+            if isinstance(result, Objective):
+                return Objective(result.objective_func, name=func.__name__, description=description,
+                                 native_terms=result.native_terms)
+            if not callable(result):
+                raise TypeError(f"wrap_objective: {func.__name__} must return a function T -> tensor or an "
+                                f"Objective, got {type(result).__name__}")
+
+            def objective_func(T):
+                if require_format == "NHWC":
+                    T = _T_force_NHWC(T)
+                return result(_T_handle_batch(T, batch))
+
+            return Objective(objective_func, name=func.__name__, description=description)
+
+        return factory
+
+    return decorate if f is None else decorate(f)
+
+
+def _check_channel(op, n_channel):
+    if not _is_int(n_channel):
+        raise TypeError(f"{op}: the channel index must be an int, got {n_channel!r}")
+
+
+@wrap_objective(require_format="NHWC")
+def neuron(layer_name, channel_n, x=None, y=None, batch=None):
+    """Activation of one channel at one spatial position (the centre by default).
+
+    As in Lucid, ``x`` indexes rows (axis 1) and ``y`` columns (axis 2); for even sizes the default is the
+    lower-right of the four central positions. Dense layers are treated as 1x1 maps. The value is averaged
+    over the batch (or taken from item ``batch`` only).
+    """
+    _check_channel("neuron", channel_n)
+
+    def inner(T):
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        return tf.reduce_mean(acts_t[..., channel_n])
+    return inner
+
+
+@wrap_objective(require_format="NHWC")
+def channel(layer, n_channel, batch=None):
+    """Mean activation of one channel over positions and batch (or batch item ``batch`` only)."""
+    _check_channel("channel", n_channel)
+
+    def inner(T):
+        return tf.reduce_mean(_T_handle_batch(T, batch)(layer)[..., n_channel])
+    return inner
+
+
+def _as_direction(op, vec):
+    vec = np.asarray(vec, dtype=np.float32)
+    if vec.ndim != 1:
+        raise ValueError(f"{op}: vec must be a 1-D vector over the layer's channels, got shape {vec.shape}")
+    return vec
+
+
+@wrap_objective(require_format="NHWC")
+def direction(layer, vec, cossim_pow=0, batch=None):
+    """Mean dot product of the activations with the channel-space direction ``vec``.
+
+    With ``cossim_pow > 0`` each position's dot product is weighted by ``max(0.1, cos) ** cossim_pow``.
+    """
+    vec_t = _as_direction("direction", vec)[None, None, None]
+
+    def inner(T):
+        return _dot_cossim(_T_handle_batch(T, batch)(layer), vec_t, cossim_pow=cossim_pow)
+    return inner
+
+
+direction_cossim = direction  # Lucid's alias: direction with a cossim_pow argument
+
+
+@wrap_objective(require_format="NHWC")
+def direction_neuron(layer_name, vec, x=None, y=None, cossim_pow=0, batch=None):
+    """:func:`direction` at a single spatial position (the centre by default; see :func:`neuron`)."""
+    vec_t = _as_direction("direction_neuron", vec)[None, None, None]
+
+    def inner(T):
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        return _dot_cossim(acts_t, vec_t, cossim_pow=cossim_pow)
+    return inner
+
+
+@wrap_objective(require_format="NHWC")
+def tensor_direction(layer, vec, cossim_pow=0, batch=None):
+    """Mean dot product of the central ``h x w`` window of the activations with the tensor ``vec``.
+
+    ``vec`` has shape ``(h, w, C)`` or ``(1, h, w, C)``; the window is centred with offsets
+    ``(H - h) // 2`` and ``(W - w) // 2``.
+    """
+    vec = np.asarray(vec, dtype=np.float32)
+    if vec.ndim not in (3, 4):
+        raise ValueError(f"tensor_direction: vec must have shape (h, w, C) or (1, h, w, C), got {vec.shape}")
+    if vec.ndim == 3:
+        vec = vec[None]
+    vh, vw = vec.shape[1], vec.shape[2]
+
+    def inner(T):
+        acts_t = _T_handle_batch(T, batch)(layer)
+        top = (_dim(acts_t, 1) - vh) // 2
+        left = (_dim(acts_t, 2) - vw) // 2
+        return _dot_cossim(acts_t[:, top:top + vh, left:left + vw, :], vec, cossim_pow=cossim_pow)
+    return inner
+
+
+@wrap_objective()
+def deepdream(layer, batch=None):
+    """Mean squared activation of a layer ("interestingness", Mordvintsev et al. 2015)."""
+    def inner(T):
+        return tf.reduce_mean(_T_handle_batch(T, batch)(layer) ** 2)
+    return inner
+
+
+@wrap_objective()
+def class_logit(layer, label, batch=None, labels=None):
+    """Sum over the batch of one logit of a ``(N, classes)`` layer.
+
+    Args:
+        layer: the logits (or softmax) layer name.
+        label: an int class index, or a class name looked up in ``labels`` (or in ``T("labels")`` when the
+            engine provides it, as Lucid's did).
+        batch: restrict to one batch item.
+        labels: optional sequence of class names for string labels.
+    """
+    if _is_int(label):
+        fixed_index = int(label)
+    elif isinstance(label, str):
+        fixed_index = None
+        if labels is not None:
+            fixed_index = _label_index(list(labels), label)
+    else:
+        raise TypeError(f"class_logit: label must be an int index or a class-name string, got {label!r}")
+
+    def inner(T):
+        class_n = fixed_index
+        if class_n is None:
+            try:
+                model_labels = T("labels")
+            except Exception as err:  # the accessor's own error type is unknown; explain what to do instead
+                raise ValueError(f"class_logit: label {label!r} is a string, so a list of class names is needed: "
+                                 f"pass labels=[...] (or use an int index); T('labels') is not available "
+                                 f"({err})") from err
+            class_n = _label_index(list(model_labels), label)
+        logits_t = _T_handle_batch(T, batch)(layer)
+        return tf.reduce_sum(logits_t[:, class_n])
+    return inner
+
+
+def _label_index(labels, label):
+    try:
+        return labels.index(label)
+    except ValueError:
+        raise ValueError(f"class_logit: label {label!r} is not among the {len(labels)} class names") from None
+
+
+@wrap_objective()
+def total_variation(layer="input", batch=None):
+    """Total variation of the input image (or of a layer's activations), summed over the batch.
+
+    The value is ``sum(tf.image.total_variation(T(layer)))``: the sum of absolute differences between
+    vertically and horizontally neighbouring values. It is positive; use it as a penalty by subtracting it.
+    On ``"input"`` it is a :class:`NativeTerm` computed by the engine's kernel; on other layers it is TF.
+    """
+    if _base_layer_name(layer) == "input":
+        return Objective(None, native_terms=[NativeTerm("total_variation", "input", 1.0, batch)])
+
+    def inner(T):
+        return _tv_sum(_T_handle_batch(T, batch)(layer))
+    return inner
+
+
+@wrap_objective()
+def L1(layer="input", constant=0, batch=None):
+    """``sum(|T(layer) - constant|)``: an L1 norm, usually subtracted as a penalty."""
+    def inner(T):
+        return tf.reduce_sum(tf.abs(_T_handle_batch(T, batch)(layer) - constant))
+    return inner
+
+
+@wrap_objective()
+def L2(layer="input", constant=0, epsilon=1e-6, batch=None):
+    """``sqrt(epsilon + sum((T(layer) - constant)**2))``: an L2 norm, usually subtracted as a penalty."""
+    def inner(T):
+        return tf.sqrt(epsilon + tf.reduce_sum((_T_handle_batch(T, batch)(layer) - constant) ** 2))
+    return inner
+
+
+def _blur_step_value(x_t):
+    return 0.5 * tf.reduce_sum((x_t - tf.stop_gradient(_tf_blur(x_t))) ** 2)
+
+
+@wrap_objective()
+def blur_input_each_step():
+    """``0.5 * ||x - stop_gradient(blur(x))||^2`` on the input image.
+
+    A gradient step of size k on ``-blur_input_each_step()`` moves the image k of the way towards its blurred
+    self (Nguyen et al. 2015). The value is positive.
+    """
+    def inner(T):
+        return _blur_step_value(T("input"))
+    return inner
+
+
+@wrap_objective()
+def blur_alpha_each_step():
+    """:func:`blur_input_each_step` on the alpha channel (channel 3) of an RGBA input."""
+    def inner(T):
+        return _blur_step_value(T("input")[..., 3:4])
+    return inner
+
+
+def _static_batch(op, t, name):
+    n = t.shape[0] if t.shape.rank else None
+    if n is None:
+        raise ValueError(f"{op}: needs a static batch size for layer {name!r}, got shape {t.shape}")
+    return n
+
+
+@wrap_objective()
+def channel_interpolate(layer1, n_channel1, layer2, n_channel2):
+    """Interpolate across the batch from ``layer1:n_channel1`` (item 0) to ``layer2:n_channel2`` (item N-1).
+
+    Item ``n`` maximises ``(1 - n/(N-1)) * mean(layer1[n, ..., n_channel1]) + n/(N-1) * mean(layer2[n, ...,
+    n_channel2])``; the objective is the sum over items. Needs a batch of at least 2.
+    """
+    def inner(T):
+        acts1_t, acts2_t = T(layer1), T(layer2)
+        batch_n = _static_batch("channel_interpolate", acts1_t, layer1)
+        if batch_n < 2:
+            raise ValueError(f"channel_interpolate: needs a batch of at least 2 images, got {batch_n}")
+        total = 0.0
+        for n in range(batch_n):
+            w = n / float(batch_n - 1)
+            total += (1 - w) * tf.reduce_mean(acts1_t[n, ..., n_channel1])
+            total += w * tf.reduce_mean(acts2_t[n, ..., n_channel2])
+        return total
+    return inner
+
+
+@wrap_objective()
+def penalize_boundary_complexity(shp, w=20, mask=None, C=0.5):
+    """Minus the squared deviation of the image border from its blur and from the colour ``C``.
+
+    Value: ``-sum(mask * ((blur5(x) - x)**2 + 0.8 * (x - C)**2))`` where ``mask`` is 1 on a border of
+    width ``w`` of an image of shape ``shp`` (or the given ``mask``). Negative, as in Lucid.
+    """
+    if mask is None:
+        mask_np = np.ones(shp, dtype=np.float32)
+        mask_np[:, w:-w, w:-w] = 0
+    else:
+        mask_np = np.asarray(mask, dtype=np.float32)
+
+    def inner(T):
+        x_t = T("input")
+        diffs_t = (_tf_blur(x_t, w=5) - x_t) ** 2 + 0.8 * (x_t - C) ** 2
+        return -tf.reduce_sum(diffs_t * mask_np)
+    return inner
+
+
+@wrap_objective()
+def alignment(layer, decay_ratio=2):
+    """Minus the mean squared difference of the activations of neighbouring batch items.
+
+    Value: ``-sum_{d=1..4} sum_i mean((A[i] - A[i+d])**2) / decay_ratio**d``. Negative, as in Lucid.
+    """
+    def inner(T):
+        acts_t = T(layer)
+        batch_n = _static_batch("alignment", acts_t, layer)
+        accum = tf.constant(0.0, tf.float32)
+        for d in (1, 2, 3, 4):
+            for i in range(batch_n - d):
+                accum += tf.reduce_mean((acts_t[i] - acts_t[i + d]) ** 2) / decay_ratio ** float(d)
+        return -accum
+    return inner
+
+
+@wrap_objective(require_format="NHWC")
+def diversity(layer):
+    """Mean over items of the summed cosine similarity of its Gram matrix to the other items' ones.
+
+    Value: ``sum_{i != j} <G_i, G_j> / N`` where ``G_i`` is item i's channel Gram matrix normalised to unit
+    Frobenius norm. Positive; subtract it to make the batch diverse (Lucid's convention).
+    """
+    def inner(T):
+        acts_t = T(layer)
+        batch_n = _static_batch("diversity", acts_t, layer)
+        channels = acts_t.shape[-1]
+        flat_t = tf.reshape(acts_t, [batch_n, -1, channels])
+        grams_t = tf.matmul(flat_t, flat_t, transpose_a=True)
+        grams_t = tf.nn.l2_normalize(grams_t, axis=[1, 2], epsilon=1e-10)
+        total = tf.constant(0.0, tf.float32)
+        for i in range(batch_n):
+            for j in range(batch_n):
+                if i != j:
+                    total += tf.reduce_sum(grams_t[i] * grams_t[j])
+        return total / batch_n
+    return inner
+
+
+@wrap_objective()
+def input_diff(orig_img):
+    """Root mean squared difference between the input image and ``orig_img`` (subtract it as a penalty)."""
+    orig_np = np.asarray(orig_img, dtype=np.float32)
+
+    def inner(T):
+        return tf.sqrt(tf.reduce_mean((T("input") - orig_np) ** 2))
+    return inner
+
+
+def as_objective(obj):
+    """Converts ``obj`` into an :class:`Objective`.
+
+    Args:
+        obj: an Objective (returned unchanged), a string ``"layer:n"`` (-> ``channel(layer, n)``; the last
+            ``:`` separates the channel, so ``"mixed4a:0:12"`` is channel 12 of ``mixed4a:0``) or a callable
+            ``T -> tensor`` (wrapped).
+
+    Raises:
+        ValueError: a string without a ``:n`` channel suffix (use ``deepdream(layer)`` for a whole layer).
+        TypeError: anything else.
+    """
+    if isinstance(obj, Objective):
+        return obj
+    if isinstance(obj, str):
+        layer, sep, n = obj.rpartition(":")
+        try:
+            n_channel = int(n)
+        except ValueError:
+            n_channel = None
+        if not sep or not layer.strip() or n_channel is None:
+            raise ValueError(f"as_objective: a string objective must be 'layer:channel' such as 'mixed4a:97', "
+                             f"got {obj!r} (for a whole layer use objectives.deepdream(layer))")
+        return channel(layer.strip(), n_channel)
+    if callable(obj) and not isinstance(obj, type):
+        name = getattr(obj, "__name__", "")
+        return Objective(obj, name=name, description=name if name and name != "<lambda>" else "custom objective")
+    raise TypeError(f"as_objective: expected an Objective, a 'layer:channel' string or a T -> tensor callable, "
+                    f"got {type(obj).__name__}")

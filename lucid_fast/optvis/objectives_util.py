@@ -1,0 +1,114 @@
+"""Small TensorFlow helpers shared by the objectives: dot products, positions, layer-accessor wrappers, blur.
+
+Everything here works on TF tensors inside the engine's ``tf.function`` (or eagerly). A "layer accessor" ``T``
+is a function ``name -> tf.Tensor`` (see :mod:`lucid_fast.optvis.objectives`).
+"""
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+# pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
+
+
+def _dot(x_t, y_t):
+    """Dot product over the last (channel) axis, broadcasting the others."""
+    return tf.reduce_sum(x_t * y_t, axis=-1)
+
+
+def _dot_cossim(x_t, y_t, cossim_pow=0):
+    """Mean over positions of ``x.y``, optionally weighted by the cosine similarity raised to ``cossim_pow``.
+
+    With ``cossim_pow == 0`` this is the plain mean dot product. Otherwise every position's dot product is
+    multiplied by ``max(0.1, cos(x, y)) ** cossim_pow`` (magnitudes are offset by 1e-4 against division by
+    zero), which rewards pointing in the direction of ``y`` rather than just being large.
+    """
+    eps = 1e-4
+    xy_t = _dot(x_t, y_t)
+    if cossim_pow == 0:
+        return tf.reduce_mean(xy_t)
+    x_norm_t = tf.sqrt(_dot(x_t, x_t))
+    y_norm_t = tf.sqrt(_dot(y_t, y_t))
+    cos_t = xy_t / (eps + x_norm_t) / (eps + y_norm_t)
+    return tf.reduce_mean(xy_t * tf.maximum(0.1, cos_t) ** cossim_pow)
+
+
+def _dim(t, axis):
+    """Static size of ``axis`` when known, else the dynamic one."""
+    size = t.shape[axis]
+    return size if size is not None else tf.shape(t)[axis]
+
+
+def _extract_act_pos(acts_t, x=None, y=None):
+    """The single spatial position ``[:, x:x+1, y:y+1]`` of NHWC activations (kept 4-D).
+
+    As in Lucid, ``x`` indexes axis 1 (rows) and ``y`` axis 2 (columns); each defaults to ``size // 2``,
+    the centre (for even sizes, the lower/right one of the two central positions).
+    """
+    x_ = _dim(acts_t, 1) // 2 if x is None else x
+    y_ = _dim(acts_t, 2) // 2 if y is None else y
+    return acts_t[:, x_:x_ + 1, y_:y_ + 1]
+
+
+def _make_arg_str(arg):
+    """Short printable form of an argument for descriptions ("..." for long or multi-line values)."""
+    text = str(arg)
+    return "..." if len(text) > 15 or "\n" in text else text
+
+
+def _T_force_NHWC(T):
+    """Wrap ``T`` so that dense activations ``(N, C)`` come back as ``(N, 1, 1, C)``.
+
+    Keras models (the only ones lucid_fast renders) are NHWC already, so unlike Lucid there is no NCHW
+    detection; other ranks pass through unchanged.
+    """
+    def T_nhwc(name):
+        t = T(name)
+        if t.shape.rank == 2:
+            return t[:, None, None, :]
+        return t
+    return T_nhwc
+
+
+def _is_int(value):
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
+
+
+def _T_handle_batch(T, batch=None):
+    """Wrap ``T`` so that every tensor it returns is restricted to batch item ``batch`` (kept 4-D).
+
+    ``batch=None`` (or any non-integer) returns ``T`` unchanged, as in Lucid. Negative indices count from the
+    end. An index outside a statically known batch raises ValueError (Lucid would silently average nothing).
+    """
+    if not _is_int(batch):
+        return T
+    batch = int(batch)
+
+    def T_item(name):
+        t = T(name)
+        n = t.shape[0] if t.shape.rank else None
+        if n is not None and not -n <= batch < n:
+            raise ValueError(f"objective: batch={batch} is outside the batch of {n} item(s) of layer {name!r}")
+        return t[batch:] if batch == -1 else t[batch:batch + 1]
+    return T_item
+
+
+def _blur_kernel(width, channels):
+    """Depthwise ``width x width`` kernel: 1 inside, 0.5 on the border ring (Lucid's blur weights)."""
+    k = np.full((width, width), 0.5, dtype=np.float32)
+    k[1:-1, 1:-1] = 1.0
+    return np.tile(k[:, :, None, None], (1, 1, channels, 1))
+
+
+def _tf_blur(x_t, w=3):
+    """Per-channel weighted box blur with SAME padding, renormalised at the borders.
+
+    Equals Lucid's blur: a diagonal ``w x w`` convolution (weight 1 inside, 0.5 on the border ring) divided by
+    the same convolution of ones, so border pixels average only the taps that fall inside the image.
+    """
+    kernel = tf.constant(_blur_kernel(w, int(x_t.shape[-1])))
+
+    def conv(t):
+        return tf.nn.depthwise_conv2d(t, kernel, strides=[1, 1, 1, 1], padding="SAME")
+
+    return conv(x_t) / conv(tf.ones_like(x_t))

@@ -1,0 +1,87 @@
+// Host-only checks of upsample.h: known values of TF's half-pixel bilinear resize, batch/channel broadcast,
+// and the dot-product identity of upsample_fwd_elem (gather) vs upsample_adj_elem (scatter).
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "lucid_fast/upsample.h"
+#include "upsample_cpu.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (!(cond)) {                                     \
+            std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+            std::printf(__VA_ARGS__);                      \
+            std::printf("\n");                             \
+            ++failures;                                    \
+        }                                                  \
+    } while (0)
+
+static unsigned long long lcg_state = 987654321;
+static float uniform() {  // in [-1, 1)
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((lcg_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
+}
+
+static UpsampleParams params(int n, int ho, int wo, int c, int n_low, int h_low, int w_low, int c_low) {
+    UpsampleParams p;
+    p.n = n; p.ho = ho; p.wo = wo; p.c = c;
+    p.n_low = n_low; p.h_low = h_low; p.w_low = w_low; p.c_low = c_low;
+    p.scale_y = (float)h_low / (float)ho;
+    p.scale_x = (float)w_low / (float)wo;
+    return p;
+}
+
+static void test_known_values() {
+    // [0, 4] -> 4 samples at -0.25, 0.25, 0.75, 1.25 (clamped): 0, 1, 3, 4
+    const float x[2] = {0.0f, 4.0f};
+    float y[4];
+    upsample_fwd_cpu(params(1, 1, 4, 1, 1, 1, 2, 1), x, y);
+    const float want[4] = {0.0f, 1.0f, 3.0f, 4.0f};
+    for (int k = 0; k < 4; ++k) CHECK(std::fabs(y[k] - want[k]) < 1e-6f, "y[%d] = %g, want %g", k, y[k], want[k]);
+    // batch 1 -> 2 and channel 1 -> 3 broadcast: every output item/channel equals the single one
+    float yb[2 * 1 * 4 * 3];
+    upsample_fwd_cpu(params(2, 1, 4, 3, 1, 1, 2, 1), x, yb);
+    for (int b = 0; b < 2; ++b)
+        for (int j = 0; j < 4; ++j)
+            for (int ch = 0; ch < 3; ++ch)
+                CHECK(std::fabs(yb[(b * 4 + j) * 3 + ch] - want[j]) < 1e-6f, "broadcast b=%d j=%d ch=%d", b, j, ch);
+    // the adjoint of the broadcast sums: a unit cotangent everywhere gives 2 items x 3 channels x 2 = 12 in total
+    std::vector<float> g(24, 1.0f), gl(2, 0.0f);
+    upsample_adj_cpu(params(2, 1, 4, 3, 1, 1, 2, 1), g.data(), gl.data());
+    CHECK(std::fabs(gl[0] - 12.0f) < 1e-5f && std::fabs(gl[1] - 12.0f) < 1e-5f, "adjoint sums: %g %g", gl[0], gl[1]);
+}
+
+static void test_dot_product(int n, int n_low, int c, int c_low, int h_low, int w_low, int ho, int wo) {
+    const UpsampleParams p = params(n, ho, wo, c, n_low, h_low, w_low, c_low);
+    std::vector<float> x((size_t)n_low * h_low * w_low * c_low), y((size_t)n * ho * wo * c), ax(y.size());
+    std::vector<float> aty(x.size(), 0.0f), aty2(x.size(), 5.0f);
+    for (float& v : x) v = uniform();
+    for (float& v : y) v = uniform();
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_fwd_elem(p, x.data(), ax.data(), i);
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_adj_elem(p, y.data(), aty.data(), i);
+    double lhs = 0.0, rhs = 0.0;
+    for (size_t k = 0; k < y.size(); ++k) lhs += (double)ax[k] * y[k];
+    for (size_t k = 0; k < x.size(); ++k) rhs += (double)x[k] * aty[k];
+    CHECK(std::fabs(lhs - rhs) < 1e-5 * (std::fabs(lhs) + 1.0), "dot product (%d,%d,%d,%d): %.9g vs %.9g", n, n_low,
+          c, c_low, lhs, rhs);
+    upsample_adj_cpu(p, y.data(), aty2.data());
+    double diff = 0.0;
+    for (size_t k = 0; k < x.size(); ++k) diff = std::fmax(diff, std::fabs(aty2[k] - aty[k]));
+    CHECK(diff < 1e-5, "upsample_adj_cpu vs elements: max diff %g", diff);
+}
+
+int main() {
+    test_known_values();
+    test_dot_product(2, 2, 3, 3, 4, 5, 9, 13);
+    test_dot_product(3, 1, 3, 3, 3, 3, 8, 7);
+    test_dot_product(2, 1, 4, 1, 5, 2, 4, 6);  // broadcast both; downsample rows
+    if (failures) {
+        std::printf("test_upsample: %d check(s) failed\n", failures);
+        return 1;
+    }
+    std::printf("test_upsample: all checks passed\n");
+    return 0;
+}
