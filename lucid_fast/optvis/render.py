@@ -118,9 +118,6 @@ class VisSession:
         self._check_channels()
         self._moments = {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape)) for p in self.graph.params}
         self.native_terms = tuple(getattr(self.objective, "native_terms", ()))
-        for term in self.native_terms:
-            if term.kind != "total_variation" or _strip(term.layer) != "input":
-                raise ValueError(f"render_vis: unsupported native objective term {term!r}")
         self.layers = self._discover_layers()
         self._step_fns = {}
         self._act_fn = None
@@ -209,20 +206,6 @@ class VisSession:
         return step
 
     # ---- the step -------------------------------------------------------------------------------
-    def _native_value_and_grad(self, x_raw, grad_raw):
-        """Adds the native objective terms' gradients into grad_raw; returns their total value."""
-        total = 0.0
-        for term in self.native_terms:
-            if term.batch is None:
-                v, _ = ops.total_variation(x_raw, weight=term.weight, grad_out=grad_raw)
-            else:
-                sl = slice(term.batch, term.batch + 1)
-                g = np.ascontiguousarray(grad_raw[sl])
-                v, g = ops.total_variation(np.ascontiguousarray(x_raw[sl]), weight=term.weight, grad_out=g)
-                grad_raw[sl] = g
-            total += term.weight * v
-        return total
-
     def step(self):
         """One optimization step; returns the objective (evaluated before the update, as Lucid reports it)."""
         x_raw = self.graph.forward()
@@ -246,7 +229,9 @@ class VisSession:
             grad_pre = ops.affine_warp_adjoint(grad_x, mats, in_hw=x_pre.shape[1:3], pad_mode=self.chain.pad_mode)
         grad_raw = self.chain.collapse.backward(grad_pre, saved) if saved is not None else grad_pre
         grad_raw += dlpack.from_tf(grad_raw_t)
-        loss = float(loss_t.numpy()) + self._native_value_and_grad(x_raw, grad_raw)
+        loss = float(loss_t.numpy())
+        for term in self.native_terms:  # e.g. total variation of the input: native value and gradient
+            loss += term.native_value_and_grad(x_raw, grad_raw)[0]
         self.last_loss = loss
         if not math.isfinite(loss) or not np.isfinite(grad_raw).all():
             raise FloatingPointError(f"the objective or its gradient is not finite at step {self.step_count} "
