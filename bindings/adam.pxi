@@ -1,1 +1,26 @@
-# adam: filled by its op's author
+cdef extern from "adam_cpu.h" nogil:
+    ctypedef struct AdamParams:
+        float alpha
+        float one_minus_beta_1
+        float one_minus_beta_2
+        float epsilon
+        float grad_sign
+    void adam_update_cpu(const AdamParams& p, float* param, const float* grad, float* m, float* v, long long n)
+
+
+def sizeof_adam_params():
+    return sizeof(AdamParams)
+
+
+def adam_update(float[::1] param, const float[::1] grad, float[::1] m, float[::1] v, float alpha,
+                float one_minus_beta_1, float one_minus_beta_2, float epsilon, float grad_sign):
+    """One in-place Adam step on flat float32 views of param, m and v (alpha already bias-corrected)."""
+    cdef AdamParams p
+    p.alpha = alpha
+    p.one_minus_beta_1 = one_minus_beta_1
+    p.one_minus_beta_2 = one_minus_beta_2
+    p.epsilon = epsilon
+    p.grad_sign = grad_sign
+    cdef long long n = param.shape[0]
+    with nogil:
+        adam_update_cpu(p, &param[0], &grad[0], &m[0], &v[0], n)
