@@ -80,16 +80,24 @@ def redirected_relu_grad(x, grad, upper=None):
     grad = tf.convert_to_tensor(grad, dtype=x.dtype)
     zeros = tf.zeros_like(grad)
     blocked = x < 0
-    wrong_way = tf.logical_and(x < 0, grad < 0)
     if upper is not None:
         blocked = tf.logical_or(blocked, x > upper)
-        wrong_way = tf.logical_or(wrong_way, tf.logical_and(x > upper, grad > 0))
     ordinary = tf.where(blocked, zeros, grad)
-    redirected = tf.where(wrong_way, zeros, grad)
     batch = tf.shape(grad)[0]
-    item_passes = tf.reduce_any(tf.not_equal(tf.reshape(ordinary, [batch, -1]), 0), axis=1)
-    item_passes = tf.reshape(item_passes, tf.concat([[batch], tf.ones([tf.rank(grad) - 1], tf.int32)], 0))
-    return tf.where(item_passes, ordinary, redirected)
+    flat = tf.reshape(ordinary, [batch, -1])
+    # "not entirely zero" as max > 0 or min < 0: two reductions, cheaper than a boolean pass over the tensor
+    item_passes = tf.logical_or(tf.reduce_max(flat, axis=1) > 0, tf.reduce_min(flat, axis=1) < 0)
+
+    def with_redirection():
+        wrong_way = tf.logical_and(x < 0, grad < 0)
+        if upper is not None:
+            wrong_way = tf.logical_or(wrong_way, tf.logical_and(x > upper, grad > 0))
+        redirected = tf.where(wrong_way, zeros, grad)
+        passes = tf.reshape(item_passes, tf.concat([[batch], tf.ones([tf.rank(grad) - 1], tf.int32)], 0))
+        return tf.where(passes, ordinary, redirected)
+
+    # Usually every item passes (all but the first steps of a render): then skip the redirected branch.
+    return tf.cond(tf.reduce_all(item_passes), lambda: ordinary, with_redirection)
 
 
 @tf.custom_gradient
