@@ -1,0 +1,1161 @@
+"""Model adapters: one interface from which the render engine gets activations of any supported model.
+
+The engine computes, inside one ``tf.function`` per step, a model's activations at the layers an objective
+needs, the objective, and the gradient with respect to the input image. Everything model-specific lives here:
+
+    adapter = load_model(model)                       # a Keras model, a SavedModel dir, a frozen .pb, a zoo name
+    f = adapter.activation_fn(["block4_conv3"], relu_override=True)
+    acts = f(x_t)                                     # {"block4_conv3": tensor}; x_t: NHWC float32 RGB in [0, 1]
+
+Three adapters share the :class:`ModelAdapter` interface:
+
+* :class:`KerasAdapter` walks a functional (or Sequential) Keras 3 model node by node and re-runs it with its
+  own activation handling: layers with a fused activation (``Conv2D(activation="relu")``) expose both
+  ``"<name>"`` and ``"<name>_pre_relu"``; only the nodes the requested layers depend on are run.
+* :class:`GraphDefAdapter` imports a frozen ``GraphDef`` (Lucid's modelzoo format) into a
+  ``tf.compat.v1.wrap_function``; ops are addressed by name, ``"<relu op>_pre_relu"`` is the input of a ReLU,
+  and ``"<concat op>_pre_relu"`` concatenates the pre-ReLU inputs of a concatenation (Lucid's InceptionV1
+  bottlenecks). A SavedModel is frozen into a ``GraphDef`` (:func:`load_saved_model`) and served the same way.
+
+The ReLU gradient override (Lucid's "redirected ReLU") is implemented once, in :func:`redirected_relu_grad`, and
+used by both: as a ``tf.custom_gradient`` in the Keras adapter and as a registered gradient (through
+``gradient_override_map``) in the GraphDef adapter.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "LayerInfo",
+    "ModelAdapter",
+    "KerasAdapter",
+    "GraphDefAdapter",
+    "load_model",
+    "load_saved_model",
+    "load_graphdef",
+    "redirected_relu",
+    "redirected_relu6",
+    "redirected_relu_grad",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lucid's redirected ReLU gradient
+# ---------------------------------------------------------------------------------------------------------------
+
+def redirected_relu_grad(x, grad, upper=None):
+    """The redirected ReLU (or ReLU6) gradient: Lucid's override, for an engine that *maximizes* its objective.
+
+    A ReLU blocks the gradient where its input is negative, so a unit that no image in the batch activates yet
+    gives an optimizer nothing to follow. Lucid's override lets the gradient through in that case, except where
+    following it would push the input further into the blocked region. The check is done per batch item: where
+    the ordinary gradient of an item is not entirely zero, that item keeps the ordinary gradient.
+
+    Lucid differentiated ``-objective`` (TF1 optimizers minimize); lucid_fast differentiates the objective it
+    maximizes, so with ``grad = d(objective)/d(relu output)`` a step moves the input along ``+grad`` and "pushes
+    lower" means ``grad < 0``.
+
+    Args:
+        x: The ReLU's input, a float tensor of rank >= 1 whose first axis is the batch.
+        grad: The upstream gradient, same shape as ``x``.
+        upper: ``None`` for ReLU, ``6.0`` for ReLU6 (then inputs above ``upper`` are blocked as well, and the
+            redirected gradient only lets through what pushes them down).
+
+    Returns:
+        The gradient with respect to ``x``, same shape:
+
+        * ordinary part: ``grad`` where ``x >= 0`` (and ``x <= upper``), else 0 — as in Lucid, an input exactly
+          at 0 (or at ``upper``) passes the gradient;
+        * redirected part: ``grad`` except 0 where ``x < 0 and grad < 0`` (and where ``x > upper and grad > 0``);
+        * per batch item, the ordinary part if any of its entries is non-zero, else the redirected part.
+    """
+    x = tf.convert_to_tensor(x)
+    grad = tf.convert_to_tensor(grad, dtype=x.dtype)
+    zeros = tf.zeros_like(grad)
+    blocked = x < 0
+    if upper is not None:
+        blocked = tf.logical_or(blocked, x > upper)
+    ordinary = tf.where(blocked, zeros, grad)
+    batch = tf.shape(grad)[0]
+    flat = tf.reshape(ordinary, [batch, -1])
+    # "not entirely zero" as max > 0 or min < 0: two reductions, cheaper than a boolean pass over the tensor
+    item_passes = tf.logical_or(tf.reduce_max(flat, axis=1) > 0, tf.reduce_min(flat, axis=1) < 0)
+
+    def with_redirection():
+        wrong_way = tf.logical_and(x < 0, grad < 0)
+        if upper is not None:
+            wrong_way = tf.logical_or(wrong_way, tf.logical_and(x > upper, grad > 0))
+        redirected = tf.where(wrong_way, zeros, grad)
+        passes = tf.reshape(item_passes, tf.concat([[batch], tf.ones([tf.rank(grad) - 1], tf.int32)], 0))
+        return tf.where(passes, ordinary, redirected)
+
+    # Usually every item passes (all but the first steps of a render): then skip the redirected branch.
+    return tf.cond(tf.reduce_all(item_passes), lambda: ordinary, with_redirection)
+
+
+@tf.custom_gradient
+def redirected_relu(x):
+    """``tf.nn.relu(x)`` whose gradient is :func:`redirected_relu_grad`."""
+    def grad(upstream):
+        return redirected_relu_grad(x, upstream)
+    return tf.nn.relu(x), grad
+
+
+@tf.custom_gradient
+def redirected_relu6(x):
+    """``tf.nn.relu6(x)`` whose gradient is :func:`redirected_relu_grad` with ``upper=6``."""
+    def grad(upstream):
+        return redirected_relu_grad(x, upstream, upper=6.0)
+    return tf.nn.relu6(x), grad
+
+
+_RELU_GRAD_NAME = "LucidFastRedirectedRelu"
+_RELU6_GRAD_NAME = "LucidFastRedirectedRelu6"
+_registered = False
+_register_lock = threading.Lock()
+
+
+def _register_override_gradients():
+    """Registers the redirected gradients for ``gradient_override_map`` (once per process)."""
+    global _registered
+    with _register_lock:
+        if _registered:
+            return
+
+        @tf.RegisterGradient(_RELU_GRAD_NAME)
+        def _relu_grad(op, grad):  # noqa: ANN001 - TF's gradient function signature
+            return redirected_relu_grad(op.inputs[0], grad)
+
+        @tf.RegisterGradient(_RELU6_GRAD_NAME)
+        def _relu6_grad(op, grad):  # noqa: ANN001
+            return redirected_relu_grad(op.inputs[0], grad, upper=6.0)
+
+        _registered = True
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The interface
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LayerInfo:
+    """What a model exposes at one tap.
+
+    Attributes:
+        name: The canonical layer name, as accepted by :meth:`ModelAdapter.activation_fn`.
+        channels: The size of the last axis (channels, or units of a dense layer); None if unknown.
+        spatial: ``(height, width)`` at the model's nominal input size for NHWC activations, else None.
+        kind: ``"input"``, ``"conv"``, ``"pre_relu"``, ``"relu"``, ``"pool"``, ``"dense"``, ``"concat"``, ...
+    """
+
+    name: str
+    channels: int | None
+    spatial: tuple | None
+    kind: str
+
+
+class ModelAdapter:
+    """Base class of the adapters: what the render engine calls to get activations from a model.
+
+    Attributes:
+        name: A display name.
+        input_channels: The channel count the model's input expects (3 for RGB).
+        image_shape: The nominal ``(h, w, c)`` input size, or None if the model has none.
+        image_value_range: Lucid's ``(lo, hi)``: the range of the model's raw input. The adapter maps the
+            engine's images in [0, 1] linearly onto it (``lo + x * (hi - lo)``).
+    """
+
+    name = "model"
+    input_channels = 3
+    image_shape = None
+    image_value_range = (0.0, 1.0)
+
+    # -- to be provided by subclasses ---------------------------------------------------------------------------
+    def _canonical_names(self):
+        """All names :meth:`resolve` returns (a list, in model order)."""
+        raise NotImplementedError
+
+    def _compute_layers(self):
+        raise NotImplementedError
+
+    def activation_fn(self, layer_names, relu_override=False):
+        """Returns ``f(x_t) -> {name: activation tensor}`` for each requested name.
+
+        Args:
+            layer_names: Layer names (or one name); Lucid's ``":0"`` suffix is accepted.
+            relu_override: Use Lucid's redirected ReLU gradient (:func:`redirected_relu_grad`) for every
+                ReLU/ReLU6 on the path to the requested layers.
+
+        Returns:
+            A function of ``x_t``, an NHWC float32 RGB image batch in [0, 1] of any batch size, height and width,
+            returning a dict keyed by the names as given. It computes only what the requested layers need, can
+            be traced inside ``tf.function``, and is differentiable with respect to ``x_t``.
+
+        Raises:
+            ValueError: an unknown layer name (naming the closest ones); from ``f``: an input that is not a
+                rank-4 floating tensor with ``input_channels`` channels.
+        """
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------------------------------------
+    def layers(self):
+        """The model's taps, in model order, as a list of :class:`LayerInfo` (computed once)."""
+        if getattr(self, "_layers_cache", None) is None:
+            self._layers_cache = list(self._compute_layers())
+        return list(self._layers_cache)
+
+    def layer_names(self):
+        """The names of :meth:`layers`."""
+        return [info.name for info in self.layers()]
+
+    def resolve(self, name):
+        """Returns the canonical name of a layer.
+
+        Accepts the canonical name, the name with Lucid's ``":0"`` (or ``"import/"`` prefix), and, for graphs
+        with scoped op names, a unique trailing part after a ``/`` (``"conv1/Relu"`` for
+        ``"model/conv1/Relu"``).
+
+        Raises:
+            ValueError: the name is unknown or ambiguous; the message lists the closest names.
+        """
+        if not isinstance(name, str):
+            raise ValueError(f"{self.name}: a layer name must be a string, got {type(name).__name__} {name!r}")
+        names = self._canonical_names()
+        known = self._name_set()
+        candidates = [name.strip()]
+        if candidates[0].endswith(":0"):
+            candidates.append(candidates[0][:-2])
+        for c in list(candidates):
+            if c.startswith("import/"):
+                candidates.append(c[len("import/"):])
+        for c in candidates:
+            if c in known:
+                return c
+        suffix_hits = sorted({n for c in candidates for n in names if n.endswith("/" + c)})
+        if len(suffix_hits) == 1:
+            return suffix_hits[0]
+        key = candidates[-1]
+        msg = f"{self.name}: unknown layer {name!r}."
+        if len(suffix_hits) > 1:
+            msg = f"{self.name}: layer name {name!r} is ambiguous; it matches {suffix_hits[:8]}."
+        else:
+            close = difflib.get_close_matches(key, names, n=6, cutoff=0.5)
+            # scoped op names ("model/conv1/Relu"): also compare against their trailing parts
+            tails = {}
+            for n in names:
+                parts = n.split("/")
+                for k in range(1, min(len(parts), 3)):
+                    tails.setdefault("/".join(parts[-k:]), n)
+            for tail in difflib.get_close_matches(key, list(tails), n=6, cutoff=0.5):
+                if tails[tail] not in close:
+                    close.append(tails[tail])
+            close = close[:8]
+            if close:
+                msg += f" Closest names: {close}."
+        msg += (" List all layers with model.layers() (or lucid_fast.modelzoo.layer_info(model)); "
+                f"this model has {len(names)} names.")
+        raise ValueError(msg)
+
+    def _name_set(self):
+        if getattr(self, "_name_set_cache", None) is None:
+            self._name_set_cache = frozenset(self._canonical_names())
+        return self._name_set_cache
+
+    def _resolve_all(self, layer_names):
+        if isinstance(layer_names, str):
+            layer_names = [layer_names]
+        layer_names = list(layer_names)
+        if not layer_names:
+            raise ValueError(f"{self.name}: activation_fn needs at least one layer name")
+        return layer_names, [self.resolve(n) for n in layer_names]
+
+    def _map_input(self, x_t):
+        """Checks the engine's image batch and maps it from [0, 1] into ``image_value_range``."""
+        x_t = self._check_input(x_t)
+        lo, hi = (float(v) for v in self.image_value_range)
+        if (lo, hi) == (0.0, 1.0):
+            return x_t
+        return lo + x_t * (hi - lo)
+
+    def _check_input(self, x_t):
+        """The engine's image batch as float32, after checking it is NHWC with ``input_channels`` channels."""
+        x_t = tf.convert_to_tensor(x_t)
+        if not x_t.dtype.is_floating:
+            raise ValueError(f"{self.name}: the input image must be a floating tensor, got dtype {x_t.dtype.name}")
+        if x_t.dtype != tf.float32:
+            x_t = tf.cast(x_t, tf.float32)
+        if x_t.shape.rank != 4:
+            raise ValueError(f"{self.name}: the input image must be NHWC (rank 4), got shape {x_t.shape}")
+        channels = x_t.shape[-1]
+        if channels is None:
+            raise ValueError(f"{self.name}: the input's channel dimension must be static "
+                             f"(expected {self.input_channels}), got shape {x_t.shape}")
+        if self.input_channels is not None and channels != self.input_channels:
+            raise ValueError(f"{self.name}: the model expects {self.input_channels} input channels, "
+                             f"got an image with {channels} (shape {x_t.shape})")
+        return x_t
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} {self.name!r} input_channels={self.input_channels} "
+                f"image_shape={self.image_shape} image_value_range={self.image_value_range}>")
+
+
+def _check_value_range(image_value_range, who):
+    try:
+        lo, hi = (float(v) for v in image_value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: image_value_range must be a pair (lo, hi), got {image_value_range!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        raise ValueError(f"{who}: image_value_range must be finite with lo < hi, got {image_value_range!r}")
+    return (lo, hi)
+
+
+def _check_image_shape(image_shape, who):
+    if image_shape is None:
+        return None
+    try:
+        shape = tuple(None if d is None else int(d) for d in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: image_shape must be (h, w, c), got {image_shape!r}") from None
+    if len(shape) != 3:
+        raise ValueError(f"{who}: image_shape must be (h, w, c), got {image_shape!r}")
+    return shape
+
+
+def _info_from_shape(name, shape, kind):
+    shape = tf.TensorShape(shape)
+    if shape.rank is None or shape.rank == 0:
+        return LayerInfo(name, None, None, kind)
+    channels = shape[-1]
+    spatial = None
+    if shape.rank == 4 and shape[1] is not None and shape[2] is not None:
+        spatial = (int(shape[1]), int(shape[2]))
+    return LayerInfo(name, None if channels is None else int(channels), spatial, kind)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Keras
+# ---------------------------------------------------------------------------------------------------------------
+
+def _keras():
+    import keras  # noqa: PLC0415 - imported on use; TF already imports it
+
+    return keras
+
+
+def _is_functional(model):
+    keras = _keras()
+    try:
+        from keras.src.models.functional import Functional  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - older/newer layouts
+        return isinstance(model, keras.Model) and hasattr(model, "_nodes_by_depth")
+    return isinstance(model, Functional)
+
+
+def _functional_of(model, who):
+    """The functional graph of a functional or Sequential Keras model; ValueError for anything else."""
+    keras = _keras()
+    if isinstance(model, keras.Sequential):
+        fm = getattr(model, "_functional", None)
+        if fm is None:
+            raise ValueError(
+                f"{who}: this Sequential model has no known input shape, so its graph cannot be walked. "
+                "Start it with keras.Input((h, w, c)) (h, w may be None) or call model.build((None, h, w, c)).")
+        return fm
+    if _is_functional(model):
+        return model
+    raise ValueError(
+        f"{who}: {type(model).__name__} is a subclassed Keras model; its call() cannot be walked layer by "
+        "layer. Rebuild it as a functional model (keras.Input -> layers -> keras.Model(inputs, outputs)), "
+        "or export it as a SavedModel and load that (ops are then addressed by name).")
+
+
+_CONV_BASES = None
+
+
+def _fusable_layer_types():
+    """Layer classes whose ``activation`` is applied last and can be split off (pre-activation tap)."""
+    global _CONV_BASES
+    if _CONV_BASES is None:
+        keras = _keras()
+        types = [keras.layers.Dense]
+        for path, cls in [
+            ("keras.src.layers.convolutional.base_conv", "BaseConv"),
+            ("keras.src.layers.convolutional.base_depthwise_conv", "BaseDepthwiseConv"),
+            ("keras.src.layers.convolutional.base_separable_conv", "BaseSeparableConv"),
+            ("keras.src.layers.convolutional.base_conv_transpose", "BaseConvTranspose"),
+        ]:
+            try:
+                module = __import__(path, fromlist=[cls])
+                types.append(getattr(module, cls))
+            except (ImportError, AttributeError):  # pragma: no cover - a different Keras layout
+                pass
+        if not any(t.__name__ == "BaseConv" for t in types):  # pragma: no cover
+            types += [keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+                      keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D, keras.layers.Conv2DTranspose]
+        _CONV_BASES = tuple(types)
+    return _CONV_BASES
+
+
+def _activation_kind(fn):
+    """'linear', 'relu', 'relu6' or 'other' for a Keras activation function."""
+    keras = _keras()
+    if fn is None or fn is keras.activations.linear:
+        return "linear"
+    if fn is keras.activations.relu:
+        return "relu"
+    if fn is keras.activations.relu6:
+        return "relu6"
+    return "other"
+
+
+def _relu_layer_kind(op):
+    """'relu' / 'relu6' if ``op`` (layer or keras op) is exactly a ReLU or ReLU6, else None."""
+    keras = _keras()
+    if isinstance(op, keras.layers.ReLU):
+        if float(op.negative_slope) != 0.0 or float(op.threshold) != 0.0:
+            return None
+        if op.max_value is None:
+            return "relu"
+        if float(op.max_value) == 6.0:
+            return "relu6"
+        return None
+    if isinstance(op, keras.layers.Activation):
+        kind = _activation_kind(op.activation)
+        return kind if kind in ("relu", "relu6") else None
+    cls = type(op)
+    if cls.__module__.startswith("keras") and cls.__name__ in ("Relu", "Relu6") and not isinstance(
+            op, keras.layers.Layer):
+        return cls.__name__.lower()
+    return None
+
+
+def _layer_kind(op):
+    keras = _keras()
+    declared = getattr(op, "lucid_fast_kind", None)
+    if isinstance(declared, str):
+        return declared
+    if isinstance(op, keras.layers.InputLayer):
+        return "input"
+    if _relu_layer_kind(op) is not None:
+        return "relu"
+    if isinstance(op, keras.layers.Dense):
+        return "dense"
+    if isinstance(op, _fusable_layer_types()):
+        return "conv"
+    cls = type(op).__name__
+    if "Pooling" in cls:
+        return "pool"
+    if isinstance(op, keras.layers.Activation):
+        return "activation"
+    if isinstance(op, keras.layers.Rescaling):
+        return "preprocess"
+    if "Normalization" in cls:
+        return "norm"
+    if isinstance(op, keras.Model):
+        return "model"
+    return cls.lower()
+
+
+@contextmanager
+def _without_activation(layer):
+    """Temporarily makes ``layer`` linear (restored on exit), to read its pre-activation output.
+
+    Used while tracing; the layer object is shared with the user's model, so this is not thread-safe with a
+    concurrent trace of the same layer.
+    """
+    keras = _keras()
+    saved = layer.activation
+    object.__setattr__(layer, "activation", keras.activations.linear)
+    try:
+        yield
+    finally:
+        object.__setattr__(layer, "activation", saved)
+
+
+@dataclasses.dataclass
+class _KerasStep:
+    """One node of the flattened Keras graph."""
+
+    name: str
+    node: object                 # keras Node (for its arguments and input tensors)
+    op: object                   # the operation to call
+    in_keys: list                # value keys for node.input_tensors, same order
+    out_keys: list               # value keys for the flattened outputs
+    mode: str                    # "call" | "split" | "relu"
+    act_kind: str = "linear"     # for "split": linear/relu/relu6/other; for "relu": relu/relu6
+    pre_key: object = None       # for "split" and "relu": the key of the pre-activation value
+    training_arg: bool = False
+
+
+class KerasAdapter(ModelAdapter):
+    """Adapter for functional and Sequential Keras 3 models (``tf.keras.Model``).
+
+    The model's graph is walked node by node (nested functional/Sequential models are expanded, their layers
+    named ``"<submodel>/<layer>"``) and re-run with the adapter's own activation handling:
+
+    * a Conv/Dense-family layer with a fused activation exposes ``"<name>"`` (after the activation) and
+      ``"<name>_pre_relu"`` (before it; ``"<name>_pre_activation"`` if the activation is not ReLU/ReLU6);
+    * standalone ``ReLU``/``Activation("relu")`` layers and ``keras.ops.relu`` nodes expose ``"<name>"`` and
+      ``"<name>_pre_relu"`` (their input);
+    * a layer called more than once is named ``"<name>"``, ``"<name>_1"``, ...; extra outputs of a multi-output
+      node are ``"<name>:1"``, ``"<name>:2"``, ...;
+    * ``"input"`` is the model input in ``image_value_range`` (unless a layer is named ``"input"``).
+
+    Layers run with ``training=False``. The model must have one image input.
+
+    Args:
+        model: A functional or Sequential ``keras.Model``.
+        image_value_range: ``(lo, hi)`` the model's input expects; images in [0, 1] are mapped onto it.
+            Default (0, 1).
+        image_shape: Nominal ``(h, w, c)``, used for layer metadata when the model's input has unknown spatial
+            size. Default: the model's input shape when fully known, else None.
+        name: A display name (default: the model's name).
+    """
+
+    def __init__(self, model, image_value_range=(0.0, 1.0), image_shape=None, name=None):
+        keras = _keras()
+        who = f"KerasAdapter({getattr(model, 'name', type(model).__name__)!r})"
+        if not isinstance(model, keras.Model):
+            raise ValueError(f"{who}: expected a keras.Model, got {type(model).__name__}")
+        functional = _functional_of(model, who)
+        if len(functional.inputs) != 1:
+            raise ValueError(f"{who}: the model has {len(functional.inputs)} inputs; only single-input image "
+                             "models are supported")
+        self.model = model
+        self.name = name or model.name
+        self.image_value_range = _check_value_range(image_value_range, who)
+        in_shape = tuple(functional.inputs[0].shape)
+        if len(in_shape) != 4:
+            raise ValueError(f"{who}: the model input must be NHWC (rank 4), got shape {in_shape}")
+        self.input_channels = in_shape[-1]
+        image_shape = _check_image_shape(image_shape, who)
+        if image_shape is None and all(d is not None for d in in_shape[1:]):
+            image_shape = tuple(int(d) for d in in_shape[1:])
+        if image_shape is not None and self.input_channels is not None and image_shape[-1] != self.input_channels:
+            raise ValueError(f"{who}: image_shape {image_shape} disagrees with the model's input channels "
+                             f"{self.input_channels}")
+        if self.input_channels is None and image_shape is not None:
+            self.input_channels = image_shape[-1]
+        self.image_shape = image_shape
+        self._input_dtype = tf.as_dtype(functional.inputs[0].dtype)
+
+        self._steps = []
+        self._taps = {}           # canonical name -> value key
+        self._tap_kind = {}       # canonical name -> kind
+        self._tap_static = {}     # canonical name -> static (KerasTensor) shape
+        self._alias = {}          # value key -> value key (nested model boundaries)
+        self._producer = {}       # value key -> step index
+        self._used_names = set()
+        self._input_key = ("", id(functional.inputs[0]))
+        in_layer = functional.inputs[0]._keras_history.operation
+        self._add_tap(in_layer.name, self._input_key, "input", functional.inputs[0].shape)
+        self._unlisted = set()  # resolvable aliases that layers() does not list twice
+        if "input" not in self._taps and not any(op.name == "input" for op in functional.operations):
+            self._add_tap("input", self._input_key, "input", functional.inputs[0].shape)
+            self._unlisted.add("input")
+        self._flatten(functional, scope="", prefix="")
+        self._order = list(self._taps)
+
+    # -- graph flattening -----------------------------------------------------------------------------------------
+    def _key(self, key):
+        while key in self._alias:
+            key = self._alias[key]
+        return key
+
+    def _unique(self, base):
+        name, k = base, 0
+        while name in self._used_names:
+            k += 1
+            name = f"{base}_{k}"
+        self._used_names.add(name)
+        return name
+
+    def _add_tap(self, name, key, kind, static_shape):
+        self._used_names.add(name)
+        self._taps[name] = key
+        self._tap_kind[name] = kind
+        self._tap_static[name] = static_shape
+
+    def _flatten(self, functional, scope, prefix):
+        tree_flatten = tf.nest.flatten
+        depth_keys = sorted(functional._nodes_by_depth.keys(), reverse=True)
+        for depth in depth_keys:
+            for node in functional._nodes_by_depth[depth]:
+                op = node.operation
+                if op is None or node.is_input:
+                    continue
+                in_keys = [self._key((scope, id(t))) for t in node.input_tensors]
+                outputs = tree_flatten(node.outputs)
+                out_keys = [(scope, id(t)) for t in outputs]
+                keras = _keras()
+                if isinstance(op, keras.Model):  # nested model: expand it
+                    inner = _functional_of(op, f"KerasAdapter({self.name!r})")
+                    sub_name = self._unique(prefix + op.name)
+                    inner_scope = scope + "/" + sub_name + f"#{len(self._steps)}"
+                    if len(inner.inputs) != len(in_keys):
+                        raise ValueError(f"KerasAdapter({self.name!r}): nested model {op.name!r} is called with "
+                                         f"{len(in_keys)} tensors but has {len(inner.inputs)} inputs")
+                    for t_in, k in zip(inner.inputs, in_keys):
+                        self._alias[(inner_scope, id(t_in))] = k
+                    self._flatten(inner, inner_scope, sub_name + "/")
+                    inner_outs = tree_flatten(inner.outputs)
+                    for i, (t_out, t_inner) in enumerate(zip(outputs, inner_outs)):
+                        resolved = self._key((inner_scope, id(t_inner)))
+                        self._alias[(scope, id(t_out))] = resolved
+                        self._add_tap(sub_name if i == 0 else f"{sub_name}:{i}", resolved, "model", t_out.shape)
+                    continue
+
+                name = self._unique(prefix + op.name)
+                relu_kind = _relu_layer_kind(op)
+                step = _KerasStep(name=name, node=node, op=op, in_keys=in_keys, out_keys=out_keys, mode="call",
+                                  training_arg=bool(getattr(op, "_call_has_training_arg", False)))
+                kind = _layer_kind(op)
+                if isinstance(op, _fusable_layer_types()) and len(outputs) == 1:
+                    act = _activation_kind(getattr(op, "activation", None))
+                    if act != "linear":
+                        step.mode, step.act_kind = "split", act
+                        step.pre_key = ("pre", scope, id(outputs[0]))
+                        suffix = "_pre_relu" if act in ("relu", "relu6") else "_pre_activation"
+                        pre_name = name + suffix
+                        if pre_name in self._used_names:
+                            pre_name = self._unique(pre_name)
+                        self._add_tap(pre_name, step.pre_key, "pre_relu" if suffix == "_pre_relu"
+                                      else "pre_activation", outputs[0].shape)
+                elif relu_kind is not None and len(in_keys) == 1 and len(outputs) == 1:
+                    step.mode, step.act_kind = "relu", relu_kind
+                    step.pre_key = in_keys[0]
+                    pre_name = name + "_pre_relu"
+                    if pre_name not in self._used_names:
+                        self._add_tap(pre_name, step.pre_key, "pre_relu", outputs[0].shape)
+                index = len(self._steps)
+                self._steps.append(step)
+                for i, (k, t) in enumerate(zip(out_keys, outputs)):
+                    self._producer[k] = index
+                    tap = name if i == 0 else f"{name}:{i}"
+                    self._add_tap(tap, k, kind, t.shape)
+                if step.mode == "split":
+                    self._producer[step.pre_key] = index
+
+    # -- interface ------------------------------------------------------------------------------------------------
+    def _canonical_names(self):
+        return self._order
+
+    def _needed_steps(self, keys):
+        needed, stack = set(), [k for k in keys]
+        while stack:
+            key = stack.pop()
+            index = self._producer.get(key)
+            if index is None or index in needed:
+                continue
+            needed.add(index)
+            stack.extend(self._steps[index].in_keys)
+        return [self._steps[i] for i in sorted(needed)]
+
+    def activation_fn(self, layer_names, relu_override=False):
+        requested, canonical = self._resolve_all(layer_names)
+        keys = [self._taps[c] for c in canonical]
+        steps = self._needed_steps(keys)
+        relu_override = bool(relu_override)
+        input_key, input_dtype = self._input_key, self._input_dtype
+
+        def activations(x_t):
+            x_raw = self._map_input(x_t)
+            if x_raw.dtype != input_dtype:
+                x_raw = tf.cast(x_raw, input_dtype)
+            values = {input_key: x_raw}
+            for step in steps:
+                _run_keras_step(step, values, relu_override)
+            return {name: values[key] for name, key in zip(requested, keys)}
+
+        activations.layer_names = tuple(canonical)
+        activations.relu_override = relu_override
+        return activations
+
+    def _compute_layers(self):
+        shapes = dict(self._tap_static)
+        static_known = self.image_shape is not None and all(
+            d is not None for d in tuple(self._tap_static[self._order[0]])[1:])
+        if self.image_shape is not None and not static_known and None not in self.image_shape:
+            try:
+                fn = self.activation_fn(self._order)
+                spec = tf.TensorSpec([1, *self.image_shape], tf.float32)
+                concrete = tf.function(fn, autograph=False).get_concrete_function(spec)
+                shapes = {n: t.shape for n, t in concrete.structured_outputs.items()}
+            except Exception:  # noqa: BLE001 - metadata only: fall back to the static (partial) shapes
+                shapes = dict(self._tap_static)
+        return [_info_from_shape(n, tf.TensorShape(shapes[n]), self._tap_kind[n]) for n in self._order
+                if n not in self._unlisted]
+
+
+def _run_keras_step(step, values, relu_override):
+    node = step.node
+    tensor_dict = {id(t): values[k] for t, k in zip(node.input_tensors, step.in_keys)}
+    args, kwargs = node.arguments.fill_in(tensor_dict)
+    if step.training_arg:
+        kwargs = dict(kwargs)
+        kwargs["training"] = False
+    op = step.op
+    if step.mode == "split":
+        with _without_activation(op):
+            pre = op(*args, **kwargs)
+        values[step.pre_key] = pre
+        if relu_override and step.act_kind == "relu":
+            out = redirected_relu(pre)
+        elif relu_override and step.act_kind == "relu6":
+            out = redirected_relu6(pre)
+        else:
+            out = op.activation(pre)
+        values[step.out_keys[0]] = out
+        return
+    if step.mode == "relu" and relu_override:
+        x = values[step.in_keys[0]]
+        values[step.out_keys[0]] = redirected_relu(x) if step.act_kind == "relu" else redirected_relu6(x)
+        return
+    outputs = tf.nest.flatten(op(*args, **kwargs))
+    for key, value in zip(step.out_keys, outputs):
+        values[key] = value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GraphDef (and SavedModel, frozen into one)
+# ---------------------------------------------------------------------------------------------------------------
+
+_GRAPH_LAYER_KINDS = {
+    "Placeholder": "input",
+    "Conv2D": "conv", "DepthwiseConv2dNative": "conv", "Conv2DBackpropInput": "conv", "Conv3D": "conv",
+    "BiasAdd": "bias_add",
+    "Relu": "relu", "Relu6": "relu",
+    "Elu": "activation", "Selu": "activation", "LeakyRelu": "activation", "Sigmoid": "activation",
+    "Tanh": "activation", "Softplus": "activation",
+    "MaxPool": "pool", "AvgPool": "pool", "MaxPoolV2": "pool", "Mean": "pool",
+    "MatMul": "dense",
+    "Concat": "concat", "ConcatV2": "concat",
+    "Add": "add", "AddV2": "add",
+    "LRN": "norm", "FusedBatchNorm": "norm", "FusedBatchNormV2": "norm", "FusedBatchNormV3": "norm",
+    "Softmax": "softmax",
+}
+_RELU_TYPES = ("Relu", "Relu6")
+_CONCAT_TYPES = ("Concat", "ConcatV2")
+
+
+def _node_input_name(ref):
+    """'^a' / 'a:1' / 'a' -> 'a'."""
+    return ref.lstrip("^").split(":")[0]
+
+
+def _extract_sub_graph(graph_def, dest_nodes):
+    """The nodes ``dest_nodes`` depend on (data and control inputs), in the original order, with the library."""
+    nodes = {n.name: n for n in graph_def.node}
+    keep, stack = set(), list(dest_nodes)
+    while stack:
+        name = stack.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        stack.extend(_node_input_name(ref) for ref in nodes[name].input)
+    out = tf.compat.v1.GraphDef()
+    out.versions.CopyFrom(graph_def.versions)
+    out.library.CopyFrom(graph_def.library)
+    out.node.extend(n for n in graph_def.node if n.name in keep)
+    return out
+
+
+class GraphDefAdapter(ModelAdapter):
+    """Adapter for a frozen TensorFlow ``GraphDef`` (Lucid's modelzoo format).
+
+    Names are op names; an op's first output is ``"<op>"`` (Lucid's ``"<op>:0"`` is accepted) and further
+    outputs are ``"<op>:1"``, .... Added names:
+
+    * ``"<relu op>_pre_relu"``: the input of a ``Relu``/``Relu6`` op (unless the graph has an op of that name);
+    * ``"<concat op>_pre_relu"``: the concatenation with every ReLU'd input replaced by its pre-ReLU input
+      (Lucid's InceptionV1 ``mixed4a_pre_relu``);
+    * ``"input"``: the model input (unless the graph has an op of that name).
+
+    The graph is imported into a ``tf.compat.v1.wrap_function`` (one per requested layer set and override
+    setting, cached), truncated to the ops the requested layers need; the engine's image, mapped into
+    ``image_value_range``, replaces the input placeholder through ``input_map``. With ``relu_override`` the
+    import runs under ``gradient_override_map({"Relu": ..., "Relu6": ...})`` with the redirected gradient.
+
+    Args:
+        graph_def: A ``tf.compat.v1.GraphDef`` with no variables (frozen).
+        input_name: The input placeholder's name (``":0"`` accepted). Default: the graph's only floating-point
+            ``Placeholder``.
+        image_shape: Nominal ``(h, w, c)`` for layer metadata. Default: the placeholder's shape if fully known.
+        image_value_range: ``(lo, hi)`` the graph's input expects. Default (0, 1) (Lucid's ``Model`` class
+            default was (-1, 1): pass the range your model was trained with).
+        name: A display name.
+        layer_table: Optional curated list of ``(name, kind)`` or ``(name, kind, channels)`` entries that
+            :meth:`layers` reports instead of every layer-like op (entries missing from the graph are left out).
+    """
+
+    def __init__(self, graph_def, input_name=None, image_shape=None, image_value_range=(0.0, 1.0),
+                 name="graphdef", layer_table=None):
+        who = f"GraphDefAdapter({name!r})"
+        if not isinstance(graph_def, tf.compat.v1.GraphDef):
+            raise ValueError(f"{who}: expected a tf.compat.v1.GraphDef, got {type(graph_def).__name__}")
+        graph_def_copy = tf.compat.v1.GraphDef()
+        graph_def_copy.CopyFrom(graph_def)
+        for node in graph_def_copy.node:
+            node.device = ""
+        self.graph_def = graph_def_copy
+        self.name = name
+        self.image_value_range = _check_value_range(image_value_range, who)
+        self._nodes = {n.name: n for n in graph_def_copy.node}
+        placeholders = [n for n in graph_def_copy.node if n.op in ("Placeholder", "PlaceholderWithDefault")]
+        if input_name is None:
+            floating = [n for n in placeholders if n.op == "Placeholder"
+                        and tf.as_dtype(n.attr["dtype"].type).is_floating]
+            if len(floating) != 1:
+                raise ValueError(f"{who}: cannot infer the input: the graph has {len(floating)} floating-point "
+                                 f"placeholders {[n.name for n in floating]}; pass input_name=")
+            input_name = floating[0].name
+        input_name = input_name[:-2] if input_name.endswith(":0") else input_name
+        if input_name not in self._nodes:
+            close = difflib.get_close_matches(input_name, [n.name for n in placeholders] + list(self._nodes), n=5)
+            raise ValueError(f"{who}: input_name {input_name!r} is not an op of the graph; closest: {close}")
+        self.input_name = input_name
+        in_node = self._nodes[input_name]
+        dims = None
+        if "shape" in in_node.attr and not in_node.attr["shape"].shape.unknown_rank:
+            dims = [d.size if d.size >= 0 else None for d in in_node.attr["shape"].shape.dim]
+        image_shape = _check_image_shape(image_shape, who)
+        if image_shape is None and dims is not None and len(dims) == 4 and None not in dims[1:]:
+            image_shape = tuple(dims[1:])
+        channels = None
+        if dims is not None and len(dims) == 4 and dims[3] is not None:
+            channels = dims[3]
+        if channels is None:
+            channels = image_shape[-1] if image_shape is not None and image_shape[-1] is not None else 3
+        if image_shape is not None and image_shape[-1] is not None and image_shape[-1] != channels:
+            raise ValueError(f"{who}: image_shape {image_shape} disagrees with the input's {channels} channels")
+        self.input_channels = int(channels)
+        self.image_shape = image_shape
+        self._layer_table = None if layer_table is None else [tuple(e) for e in layer_table]
+        self._wrapped = {}
+        self._wrapped_lock = threading.Lock()
+        self._scan()
+
+    # -- static structure -----------------------------------------------------------------------------------------
+    def _scan(self):
+        """Op types, output counts and static shapes (one scratch import), and the added names."""
+        graph, tensors = self._scratch_import(self.image_shape)
+        self._graph_info = graph
+        self._op_outputs = {op.name[len("scan/"):]: len(op.outputs) for op in graph.get_operations()
+                            if op.name.startswith("scan/")}
+        # ops that depend on the input (the "layers" of the graph)
+        consumers = {}
+        for node in self.graph_def.node:
+            for ref in node.input:
+                consumers.setdefault(_node_input_name(ref), []).append(node.name)
+        dependent, stack = set(), [self.input_name]
+        while stack:
+            n = stack.pop()
+            if n in dependent:
+                continue
+            dependent.add(n)
+            stack.extend(consumers.get(n, ()))
+        self._dependent = dependent
+        self._added = {}  # added name -> ("pre_relu", relu op) | ("concat_pre_relu", concat op) | ("input",)
+        for node in self.graph_def.node:
+            if node.name not in dependent:
+                continue
+            pre = node.name + "_pre_relu"
+            if pre in self._nodes:
+                continue
+            if node.op in _RELU_TYPES:
+                self._added[pre] = ("pre_relu", node.name)
+            elif node.op in _CONCAT_TYPES:
+                values = self._concat_value_refs(node)
+                if any(self._nodes.get(_node_input_name(r)) is not None
+                       and self._nodes[_node_input_name(r)].op in _RELU_TYPES for r in values):
+                    self._added[pre] = ("concat_pre_relu", node.name)
+        if "input" not in self._nodes:
+            self._added["input"] = ("input",)
+        names = []
+        for node in self.graph_def.node:
+            names.append(node.name)
+            for i in range(1, self._op_outputs.get(node.name, 1)):
+                names.append(f"{node.name}:{i}")
+        names.extend(self._added)
+        self._names = names
+
+    @staticmethod
+    def _concat_value_refs(node):
+        refs = [r for r in node.input if not r.startswith("^")]
+        return refs[1:] if node.op == "Concat" else refs[:-1]
+
+    def _scratch_import(self, image_shape):
+        """Imports the whole graph into a fresh tf.Graph (for structure and static shapes)."""
+        def attempt(shape):
+            graph = tf.Graph()
+            with graph.as_default():
+                x = tf.compat.v1.placeholder(tf.float32, shape, name="scan_input")
+                tf.graph_util.import_graph_def(self.graph_def, input_map={self.input_name + ":0": x}, name="scan")
+            return graph, x
+
+        if image_shape is not None and None not in image_shape:
+            try:
+                return attempt([1, *image_shape])
+            except (ValueError, tf.errors.InvalidArgumentError):
+                pass  # the graph does not accept its nominal size everywhere: shapes stay partial
+        try:
+            return attempt([None, None, None, self.input_channels])
+        except (ValueError, tf.errors.InvalidArgumentError) as exc:
+            raise ValueError(f"GraphDefAdapter({self.name!r}): the graph cannot be imported with its input "
+                             f"{self.input_name!r} fed an NHWC float32 image: {exc}") from exc
+
+    def _canonical_names(self):
+        return self._names
+
+    def _source_ops(self, canonical):
+        """The graph ops a canonical name needs."""
+        if canonical in self._added:
+            spec = self._added[canonical]
+            return [self.input_name] if spec[0] == "input" else [spec[1]]
+        return [canonical.split(":")[0]]
+
+    def _build_tensor(self, canonical, graph, prefix, x_raw):
+        """The tensor of a canonical name in a graph the model was imported into under ``prefix``."""
+        if canonical == self.input_name or self._added.get(canonical, (None,))[0] == "input":
+            return x_raw
+        spec = self._added.get(canonical)
+        if spec is None:
+            op_name, _, index = canonical.partition(":")
+            return graph.get_operation_by_name(f"{prefix}/{op_name}").outputs[int(index or 0)]
+        op = graph.get_operation_by_name(f"{prefix}/{spec[1]}")
+        if spec[0] == "pre_relu":
+            return op.inputs[0]
+        inputs = list(op.inputs)
+        values, axis = (inputs[1:], inputs[0]) if op.type == "Concat" else (inputs[:-1], inputs[-1])
+        values = [v.op.inputs[0] if v.op.type in _RELU_TYPES else v for v in values]
+        return tf.concat(values, axis, name=f"{prefix}/{canonical}")
+
+    # -- interface ------------------------------------------------------------------------------------------------
+    def activation_fn(self, layer_names, relu_override=False):
+        requested, canonical = self._resolve_all(layer_names)
+        wrapped = self._wrapped_function(tuple(canonical), bool(relu_override))
+
+        def activations(x_t):
+            # the value-range mapping runs inside the wrapped function, in front of the imported graph
+            outputs = wrapped(self._check_input(x_t))
+            return dict(zip(requested, outputs))
+
+        activations.layer_names = tuple(canonical)
+        activations.relu_override = bool(relu_override)
+        return activations
+
+    def _wrapped_function(self, canonical, relu_override):
+        key = (canonical, relu_override)
+        with self._wrapped_lock:
+            if key in self._wrapped:
+                return self._wrapped[key]
+        dest = sorted({op for c in canonical for op in self._source_ops(c)})
+        sub_graph = _extract_sub_graph(self.graph_def, dest)
+        lo, hi = self.image_value_range
+        input_ref = self.input_name + ":0"
+        if relu_override:
+            _register_override_gradients()
+
+        def body(x):
+            graph = tf.compat.v1.get_default_graph()
+            x_raw = x if (lo, hi) == (0.0, 1.0) else lo + x * (hi - lo)
+            if relu_override:
+                with graph.gradient_override_map({"Relu": _RELU_GRAD_NAME, "Relu6": _RELU6_GRAD_NAME}):
+                    tf.graph_util.import_graph_def(sub_graph, input_map={input_ref: x_raw}, name="model")
+            else:
+                tf.graph_util.import_graph_def(sub_graph, input_map={input_ref: x_raw}, name="model")
+            return [tf.identity(self._build_tensor(c, graph, "model", x_raw)) for c in canonical]
+
+        spec = tf.TensorSpec([None, None, None, self.input_channels], tf.float32)
+        with tf.init_scope():
+            wrapped = tf.compat.v1.wrap_function(body, [spec])
+        with self._wrapped_lock:
+            self._wrapped.setdefault(key, wrapped)
+            return self._wrapped[key]
+
+    def _compute_layers(self):
+        graph = self._graph_info
+        if graph is None:
+            graph, _ = self._scratch_import(self.image_shape)
+        self._graph_info = None  # layers() caches the result: the scratch copy of the graph is no longer needed
+        x_raw = graph.get_tensor_by_name("scan_input:0")
+
+        def info(name, kind, channels=None):
+            with graph.as_default():
+                tensor = self._build_tensor(name, graph, "scan", x_raw)
+            result = _info_from_shape(name, tensor.shape, kind)
+            if result.channels is None and channels is not None:
+                result = dataclasses.replace(result, channels=int(channels))
+            return result
+
+        out = []
+        if self._layer_table is not None:
+            known = self._name_set()
+            for entry in self._layer_table:
+                name, kind = entry[0], entry[1]
+                if name in known:
+                    out.append(info(name, kind, entry[2] if len(entry) > 2 else None))
+            return out
+        for node in self.graph_def.node:
+            if node.name == self.input_name:
+                out.append(info(node.name, "input"))
+                continue
+            kind = _GRAPH_LAYER_KINDS.get(node.op)
+            if kind is None or node.name not in self._dependent or kind == "input":
+                continue
+            out.append(info(node.name, kind))
+            pre = node.name + "_pre_relu"
+            if pre in self._added:
+                out.append(info(pre, "pre_relu"))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------------------------
+
+def load_graphdef(path_or_graph_def, input_name=None, image_shape=None, image_value_range=(0.0, 1.0),
+                  name=None, layer_table=None):
+    """A :class:`GraphDefAdapter` for a frozen GraphDef given as a ``.pb`` path, bytes, or a GraphDef."""
+    if isinstance(path_or_graph_def, tf.compat.v1.GraphDef):
+        graph_def = path_or_graph_def
+        name = name or "graphdef"
+    else:
+        if isinstance(path_or_graph_def, (bytes, bytearray)):
+            data = bytes(path_or_graph_def)
+            name = name or "graphdef"
+        else:
+            path = os.fspath(path_or_graph_def)
+            with open(path, "rb") as fh:
+                data = fh.read()
+            name = name or os.path.splitext(os.path.basename(path))[0]
+        graph_def = tf.compat.v1.GraphDef()
+        try:
+            graph_def.ParseFromString(data)
+        except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError
+            raise ValueError(f"load_graphdef: {name!r} is not a binary GraphDef protobuf: {exc}") from exc
+        if not graph_def.node:
+            raise ValueError(f"load_graphdef: {name!r} holds no graph nodes (is it a binary GraphDef?)")
+    return GraphDefAdapter(graph_def, input_name=input_name, image_shape=image_shape,
+                           image_value_range=image_value_range, name=name, layer_table=layer_table)
+
+
+def load_saved_model(path, signature=None, input_name=None, image_shape=None, image_value_range=(0.0, 1.0),
+                     name=None):
+    """Loads a SavedModel, freezes its variables into a GraphDef and returns a :class:`GraphDefAdapter`.
+
+    Args:
+        path: The SavedModel directory.
+        signature: A signature key; default ``"serving_default"`` if present, else the object's ``__call__``
+            (which must have an input signature).
+        input_name: The input placeholder of the frozen graph (default: the only floating-point input).
+        image_shape, image_value_range, name: As :class:`GraphDefAdapter`.
+    """
+    from tensorflow.python.framework.convert_to_constants import (  # noqa: PLC0415
+        convert_variables_to_constants_v2,
+    )
+
+    path = os.fspath(path)
+    who = f"load_saved_model({path!r})"
+    loaded = tf.saved_model.load(path)
+    signatures = dict(getattr(loaded, "signatures", {}) or {})
+    if signature is not None:
+        if signature not in signatures:
+            raise ValueError(f"{who}: no signature {signature!r}; available: {sorted(signatures)}")
+        concrete = signatures[signature]
+    elif "serving_default" in signatures:
+        concrete = signatures["serving_default"]
+    elif len(signatures) == 1:
+        concrete = next(iter(signatures.values()))
+    else:
+        call = getattr(loaded, "__call__", None)
+        try:
+            concrete = call.get_concrete_function()
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"{who}: no serving signature and no __call__ with an input signature "
+                             f"(signatures: {sorted(signatures)}); save with signatures= or an input_signature"
+                             ) from exc
+    frozen = convert_variables_to_constants_v2(concrete)
+    graph_def = frozen.graph.as_graph_def()
+    if input_name is None:
+        floating = [t for t in frozen.inputs if t.dtype.is_floating]
+        if len(floating) != 1:
+            raise ValueError(f"{who}: the signature has {len(floating)} floating-point inputs "
+                             f"{[t.name for t in floating]}; pass input_name=")
+        input_name = floating[0].op.name
+    return GraphDefAdapter(graph_def, input_name=input_name, image_shape=image_shape,
+                           image_value_range=image_value_range,
+                           name=name or os.path.basename(os.path.normpath(path)))
+
+
+_ACCEPTED = ("a ModelAdapter, a keras.Model (functional or Sequential), a path to a SavedModel directory, "
+             "a path to a frozen GraphDef .pb file, a path to a .keras/.h5 Keras model file, a "
+             "tf.compat.v1.GraphDef, or a modelzoo name (see lucid_fast.modelzoo.list_models())")
+
+
+def load_model(model, **kwargs):
+    """Returns a :class:`ModelAdapter` for ``model``.
+
+    Args:
+        model: One of
+
+            * a :class:`ModelAdapter` (returned as is; no keyword arguments allowed);
+            * a ``keras.Model`` / ``tf.keras.Model`` (functional or Sequential) -> :class:`KerasAdapter`
+              (kwargs: ``image_value_range`` (default (0, 1)), ``image_shape``, ``name``);
+            * a path to a SavedModel directory -> :func:`load_saved_model` (kwargs: ``signature``,
+              ``input_name``, ``image_shape``, ``image_value_range``, ``name``);
+            * a path to a frozen GraphDef ``.pb`` or a ``tf.compat.v1.GraphDef`` -> :class:`GraphDefAdapter`
+              (kwargs as Lucid's modelzoo ``Model`` attributes: ``input_name``, ``image_shape``,
+              ``image_value_range``; plus ``name``, ``layer_table``);
+            * a path to a ``.keras`` / ``.h5`` Keras model file (loaded with ``keras.saving.load_model``);
+            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``.
+
+    Raises:
+        ValueError: anything else (the message says what is accepted).
+    """
+    if isinstance(model, ModelAdapter):
+        if kwargs:
+            raise ValueError(f"load_model: got a ModelAdapter and keyword arguments {sorted(kwargs)}; an adapter "
+                             "is returned as is, so set these when creating it")
+        return model
+    keras = _keras()
+    if isinstance(model, keras.Model):
+        return KerasAdapter(model, **kwargs)
+    if isinstance(model, tf.compat.v1.GraphDef):
+        return load_graphdef(model, **kwargs)
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if os.path.isdir(path):
+            if os.path.exists(os.path.join(path, "saved_model.pb")) or os.path.exists(
+                    os.path.join(path, "saved_model.pbtxt")):
+                return load_saved_model(path, **kwargs)
+            raise ValueError(f"load_model: directory {path!r} is not a SavedModel (no saved_model.pb); "
+                             f"accepted: {_ACCEPTED}")
+        if os.path.isfile(path):
+            if os.path.basename(path) == "saved_model.pb":
+                return load_saved_model(os.path.dirname(path) or ".", **kwargs)
+            if path.endswith(".pb"):
+                return load_graphdef(path, **kwargs)
+            if path.endswith((".keras", ".h5")):
+                adapter_kwargs = {k: kwargs.pop(k) for k in ("image_value_range", "image_shape", "name")
+                                  if k in kwargs}
+                return KerasAdapter(keras.saving.load_model(path, compile=False, **kwargs), **adapter_kwargs)
+            raise ValueError(f"load_model: cannot tell the format of file {path!r} from its extension; "
+                             f"accepted: {_ACCEPTED}")
+        from lucid_fast import modelzoo  # noqa: PLC0415 - modelzoo imports this module
+
+        if modelzoo.is_model_name(path):
+            return modelzoo.load(path, **kwargs)
+        close = difflib.get_close_matches(path.lower(), [m for m, _, _ in modelzoo.list_models()], n=3)
+        hint = f" Closest modelzoo names: {close}." if close else ""
+        raise ValueError(f"load_model: {path!r} is neither an existing path nor a modelzoo name.{hint} "
+                         f"Accepted: {_ACCEPTED}")
+    raise ValueError(f"load_model: cannot load a {type(model).__name__}; accepted: {_ACCEPTED}")
