@@ -98,7 +98,7 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if getattr(args, "steps", 1) < 1 or getattr(args, "size", 1) < 8:
+    if getattr(args, "steps", 1) < 1 or getattr(args, "size", 8) < 8:
         raise SystemExit("lucid-fast: --steps must be >= 1 and --size >= 8")
     try:
         args.fn(args)
