@@ -49,6 +49,5 @@ def total_variation(images, weight=1.0, grad_out=None):
     p = cupy_module.params_struct(TV_PARAMS_DTYPE, b=n, h=h, w=w, c=c, weight=weight, accumulate=int(accumulate))
     value = cupy.zeros((), dtype=cupy.float64)
     size = np.int64(images.size)
-    cupy_module.launch("lf_tv_value", images.size, (p, images, value, size))
-    cupy_module.launch("lf_tv_grad", images.size, (p, images, grad_out, size))
+    cupy_module.launch("lf_tv_value_grad", images.size, (p, images, grad_out, value, size))
     return float(value.get()), grad_out

@@ -3,8 +3,7 @@ cdef extern from "tv_cpu.h" nogil:
         int b, h, w, c
         float weight
         int accumulate
-    double tv_value_cpu(const TvParams& p, const float* x)
-    void tv_grad_cpu(const TvParams& p, const float* x, float* grad_out)
+    double tv_value_grad_cpu(const TvParams& p, const float* x, float* grad_out)
 
 
 def sizeof_tv_params():
@@ -19,6 +18,5 @@ def tv_value_grad(const float[:, :, :, ::1] x, float[:, :, :, ::1] grad_out, flo
     p.accumulate = 1 if accumulate else 0
     cdef double value
     with nogil:
-        value = tv_value_cpu(p, &x[0, 0, 0, 0])
-        tv_grad_cpu(p, &x[0, 0, 0, 0], &grad_out[0, 0, 0, 0])
+        value = tv_value_grad_cpu(p, &x[0, 0, 0, 0], &grad_out[0, 0, 0, 0])
     return value

@@ -2,5 +2,5 @@
 #pragma once
 #include "lucid_fast/tv.h"
 
-double tv_value_cpu(const TvParams& p, const float* x);
-void tv_grad_cpu(const TvParams& p, const float* x, float* grad_out);
+// Returns TV(x) and writes (or, with p.accumulate, adds) p.weight * dTV/dx into grad_out.
+double tv_value_grad_cpu(const TvParams& p, const float* x, float* grad_out);

@@ -3,6 +3,9 @@
 //     TV(x) = sum_{b,y,x,c} |x[b,y+1,x,c] - x[b,y,x,c]| + |x[b,y,x+1,c] - x[b,y,x,c]|
 // Its "adjoint" is the gradient of a scalar, so the pair is tv_value_elem / tv_grad_elem.
 // The gradient uses d|d|/dd = sign(d) with sign(0) = 0, as TensorFlow's Abs gradient does.
+//
+// Elements are addressed by (row, y, k): row = b*h + y indexes an image row, y is its height index and k in
+// [0, w*c) the element within it, so CPU drivers loop without integer division (CUDA kernels split their index).
 #pragma once
 #include "lucid_fast/lf_defs.h"
 
@@ -13,34 +16,19 @@ struct TvParams {
 };
 
 //------------------------------------------------------------------------
-// Value: the contribution of element i (its down and right differences).
+// Value and gradient in one pass. tv_elem returns element (row, y, k)'s share of the value (its down and right
+// differences) and writes weight * dTV/dx at it: every difference that involves it, gathered (no atomics).
 
-LF_HD float tv_value_elem(const TvParams& p, const float* x, lf_idx i) {
-    const lf_idx c = p.c;
-    const lf_idx row = (lf_idx)p.w * c;
-    const lf_idx xi = (i / c) % p.w;
-    const lf_idx yi = (i / row) % p.h;
+LF_HD float tv_elem(const TvParams& p, const float* x, float* grad_out, lf_idx row, int y, int k) {
+    const lf_idx stride = (lf_idx)p.w * p.c;
+    const lf_idx i = row * stride + k;
     const float v = x[i];
-    float acc = 0.0f;
-    if (yi + 1 < p.h) acc += fabsf(x[i + row] - v);
-    if (xi + 1 < p.w) acc += fabsf(x[i + c] - v);
-    return acc;
-}
-
-//------------------------------------------------------------------------
-// Gradient of TV with respect to x[i]: every difference that involves element i, gathered (no atomics).
-
-LF_HD void tv_grad_elem(const TvParams& p, const float* x, float* grad_out, lf_idx i) {
-    const lf_idx c = p.c;
-    const lf_idx row = (lf_idx)p.w * c;
-    const lf_idx xi = (i / c) % p.w;
-    const lf_idx yi = (i / row) % p.h;
-    const float v = x[i];
-    float g = 0.0f;
-    if (yi + 1 < p.h) g -= lf_sign(x[i + row] - v);  // d|x_down - v|/dv
-    if (yi > 0) g += lf_sign(v - x[i - row]);         // d|v - x_up|/dv
-    if (xi + 1 < p.w) g -= lf_sign(x[i + c] - v);
-    if (xi > 0) g += lf_sign(v - x[i - c]);
+    const float down = (y + 1 < p.h) ? x[i + stride] - v : 0.0f;  // 0 at the border: no term, sign(0) = 0
+    const float right = (k + p.c < stride) ? x[i + p.c] - v : 0.0f;
+    const float up = (y > 0) ? v - x[i - stride] : 0.0f;
+    const float left = (k >= p.c) ? v - x[i - p.c] : 0.0f;
+    const float g = lf_sign(up) + lf_sign(left) - lf_sign(down) - lf_sign(right);  // d|x_down - v|/dv = -sign(.)
     const float out = p.weight * g;
     grad_out[i] = p.accumulate ? grad_out[i] + out : out;
+    return fabsf(down) + fabsf(right);
 }
