@@ -19,7 +19,12 @@ def _rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _timed_steps(fn, steps, warmup=3):
+# Steps run before timing: past Lucid's 16 redirected-ReLU steps, so every variant is timed in its steady state
+# (a 512-step render spends 3% of its steps there).
+WARMUP_STEPS = 18
+
+
+def _timed_steps(fn, steps, warmup=WARMUP_STEPS):
     for _ in range(warmup):
         fn()
     times = []
@@ -114,7 +119,7 @@ def bench(model_name, layer, channel, configs, steps, out):
     adapter = models.load_model(model_name)
     layer = adapter.resolve(layer)
     print(f"# render on {adapter.name}, objective {layer}:{channel}, median step time over {steps} steps "
-          f"(after 3 warm-up steps); rss = process high-water mark after each phase", file=out)
+          f"(after {WARMUP_STEPS} warm-up steps); rss = process high-water mark after each phase", file=out)
     print(f"{'size':>5} {'batch':>5} {'lucid_fast ms':>14} {'TF2 Lucid ms':>13} {'floor ms':>9} "
           f"{'vs TF2':>7} {'vs floor':>9} {'rss MB':>7}", file=out)
     rows = []

@@ -247,6 +247,8 @@ class VisSession:
             g = np.ascontiguousarray(g, dtype=np.float32)
             ops.adam_update(p.value, g, m, v, self.step_count, learning_rate=opt.learning_rate, beta_1=opt.beta_1,
                             beta_2=opt.beta_2, epsilon=opt.epsilon, maximize=True)
+        for node in self.graph.tf_params:
+            node.apply_ascent(opt)
         return loss
 
     # ---- reading the state ----------------------------------------------------------------------

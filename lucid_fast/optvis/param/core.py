@@ -240,11 +240,13 @@ class ParamGraph:
         visit(output)
         self.order = order
         self.params = [n for n in order if isinstance(n, Param)]
+        self.tf_params = [n for n in order if isinstance(n, TFParam)]
         self._values = {}
 
     def initialize(self, rng):
-        for p in self.params:  # topological order: deterministic draws for a given generator
-            p.initialize(rng)
+        for p in self.order:  # topological order: deterministic draws for a given generator
+            if isinstance(p, (Param, TFParam)):
+                p.initialize(rng)
 
     def forward(self):
         vals = {}
@@ -265,6 +267,9 @@ class ParamGraph:
             if isinstance(n, Param):
                 result[n] = g
                 continue
+            if isinstance(n, TFParam):
+                n.backward(g)  # keeps the variables' gradients on the node, for apply_ascent
+                continue
             in_grads = n.backward(g, *[vals[id(i)] for i in n.inputs])
             for i, gi in zip(n.inputs, in_grads):
                 if gi is None or isinstance(i, Constant):
@@ -272,3 +277,66 @@ class ParamGraph:
                 prev = grads.get(id(i))
                 grads[id(i)] = gi if prev is None else prev + gi
         return result
+
+
+class TFParam(Node):
+    """A parameterization computed by TensorFlow from its own ``tf.Variable``s (a CPPN, a user's network).
+
+    ``build(rng) -> (variables, image_fn)``: called when the run initializes its parameters, with the run's
+    generator (use it to seed initializers); ``image_fn()`` returns the NHWC float32 image tensor from the
+    variables. The engine runs the forward and the vector-Jacobian product as tf.functions and updates the
+    variables with a Keras Adam of the run's settings (ascent), so such a stage joins a render like a native
+    one; it is slower than a native stage only by what TensorFlow costs.
+    """
+
+    def __init__(self, shape, build, name="tf_param"):
+        self.shape = tuple(int(s) for s in shape)
+        if len(self.shape) != 4 or min(self.shape) < 1:
+            raise ValueError(f"{name}: shape must be (batch, height, width, channels), got {shape!r}")
+        self.build, self.name = build, name
+        self.variables = None
+        self.grads = None
+        self._optimizer = None
+
+    def initialize(self, rng):
+        import tensorflow as tf
+
+        variables, image_fn = self.build(rng)
+        self.variables = list(variables)
+        shape = self.shape
+
+        @tf.function
+        def forward_t():
+            return tf.ensure_shape(tf.cast(image_fn(), tf.float32), shape)
+
+        @tf.function
+        def vjp_t(grad_out_t):
+            with tf.GradientTape() as tape:
+                out_t = tf.cast(image_fn(), tf.float32)
+            return tape.gradient(out_t, self.variables, output_gradients=grad_out_t,
+                                 unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+        self._forward_t, self._vjp_t = forward_t, vjp_t
+        self._optimizer = None
+
+    def forward(self):
+        if self.variables is None:
+            raise RuntimeError(f"{self.name} is not initialized: run it through render_vis / make_vis_T")
+        out = ops.empty_aligned(self.shape)
+        out[...] = self._forward_t().numpy()
+        return out
+
+    def backward(self, grad_out):
+        import tensorflow as tf
+
+        self.grads = self._vjp_t(tf.constant(np.asarray(grad_out, np.float32)))
+        return ()
+
+    def apply_ascent(self, settings):
+        """One Adam ascent step on the variables with the last gradients (``settings``: render.Adam)."""
+        import tensorflow as tf
+
+        if self._optimizer is None:
+            self._optimizer = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
+                                                       beta_2=settings.beta_2, epsilon=settings.epsilon)
+        self._optimizer.apply_gradients([(-g, v) for g, v in zip(self.grads, self.variables)])
