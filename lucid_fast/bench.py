@@ -1,6 +1,7 @@
 """Benchmarks, each timed against a baseline run in the same process (medians; ratios are what to quote).
 
     python -m lucid_fast.bench kernels [--sizes 128 224] [--batches 1 4 16] [--reps 20]
+    python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then
@@ -96,15 +97,15 @@ def _tf_image_side(b, h, w, c, total_m, out_hw, tv_weight):
     return step
 
 
-def _native_image_side(b, h, w, c, total_m, out_hw, tv_weight):
+def _native_image_side(b, h, w, c, total_m, out_hw, tv_weight, xp=np):
     from lucid_fast import ops
     from lucid_fast._bindings import warp_matrices as wm
 
     wf = ops.rfft2d_freqs(h, w).shape[1]
-    spec = ops.empty_aligned((2, b, c, h, wf))
-    spec[...] = np.random.default_rng(0).normal(0, 0.01, spec.shape)
-    m, v = ops.zeros_aligned(spec.shape), ops.zeros_aligned(spec.shape)
-    mats = wm.to_kernel_matrices(np.broadcast_to(total_m, (b, 3, 3)))
+    spec = ops.empty_aligned((2, b, c, h, wf), xp=xp)
+    spec[...] = xp.asarray(np.random.default_rng(0).normal(0, 0.01, spec.shape).astype(np.float32))
+    m, v = ops.zeros_aligned(spec.shape, xp=xp), ops.zeros_aligned(spec.shape, xp=xp)
+    mats = xp.asarray(wm.to_kernel_matrices(np.broadcast_to(total_m, (b, 3, 3))))
     state = {"t": 0}
 
     def step(cot):
@@ -118,6 +119,7 @@ def _native_image_side(b, h, w, c, total_m, out_hw, tv_weight):
         state["t"] += 1
         ops.adam_update(spec, g_spec, m, v, state["t"], learning_rate=0.05, maximize=True)
 
+    step.spec = spec  # the optimized parameters, for parity checks
     return step
 
 
@@ -148,6 +150,40 @@ def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=20, out=sys.stdout)
     return rows
 
 
+def bench_kernels_gpu(sizes=(128, 224), batches=(1, 4, 16), reps=50, out=sys.stdout):
+    """The same native image-side step on the GPU (CuPy arrays), against the CPU kernels in the same process,
+    and against TensorFlow when it is importable there."""
+    import cupy
+
+    from lucid_fast import ops
+
+    rng = np.random.default_rng(0)
+    tv_weight = 1e-3
+    print(f"# GPU image-side step ({cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}), median of {reps}",
+          file=out)
+    print(f"{'size':>5} {'batch':>5} {'GPU ms':>8} {'CPU kernels ms':>15} {'GPU vs CPU':>11}", file=out)
+    rows = []
+    for s in sizes:
+        for b in batches:
+            total_m, out_hw = _chain_params(rng, s, s)
+            cot_np = rng.normal(size=(b,) + tuple(out_hw) + (3,)).astype(np.float32)
+            cot = ops.empty_aligned(cot_np.shape)
+            cot[...] = cot_np
+            cot_cp = cupy.asarray(cot_np)
+            gpu = _native_image_side(b, s, s, 3, total_m, out_hw, tv_weight, xp=cupy)
+            cpu = _native_image_side(b, s, s, 3, total_m, out_hw, tv_weight)
+
+            def run_gpu():
+                gpu(cot_cp)
+                cupy.cuda.get_current_stream().synchronize()
+
+            t_gpu = _median_ms(run_gpu, reps)
+            t_cpu = _median_ms(lambda: cpu(cot), max(5, reps // 10))
+            rows.append((s, b, t_gpu, t_cpu))
+            print(f"{s:>5} {b:>5} {t_gpu:>8.3f} {t_cpu:>15.2f} {t_cpu / t_gpu:>10.1f}x", file=out, flush=True)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------------------
 # render
 
@@ -166,6 +202,10 @@ def main(argv=None):
     k.add_argument("--sizes", type=int, nargs="+", default=[128, 224])
     k.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
     k.add_argument("--reps", type=int, default=20)
+    g = sub.add_parser("kernels-gpu")
+    g.add_argument("--sizes", type=int, nargs="+", default=[128, 224])
+    g.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
+    g.add_argument("--reps", type=int, default=50)
     r = sub.add_parser("render")
     r.add_argument("--model", default="vgg16_hed")
     r.add_argument("--layer", default="block4_conv3")
@@ -175,6 +215,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.what == "kernels":
         bench_kernels(args.sizes, args.batches, args.reps)
+    elif args.what == "kernels-gpu":
+        bench_kernels_gpu(args.sizes, args.batches, args.reps)
     else:
         configs = [tuple(int(v) for v in c.split("x")) for c in args.configs]
         bench_render(args.model, args.layer, args.channel, configs, args.steps)

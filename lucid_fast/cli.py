@@ -88,8 +88,8 @@ def build_parser():
     lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes")
     lay.add_argument("--model", default="vgg16_hed")
     lay.set_defaults(fn=_layers)
-    b = sub.add_parser("bench", help="benchmarks: kernels | render")
-    b.add_argument("what", choices=["kernels", "render"])
+    b = sub.add_parser("bench", help="benchmarks: kernels | kernels-gpu | render")
+    b.add_argument("what", choices=["kernels", "kernels-gpu", "render"])
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=_bench)
     return p
