@@ -451,6 +451,15 @@ def _check_channel(op, n_channel):
         raise TypeError(f"{op}: the channel index must be an int, got {n_channel!r}")
 
 
+def _channel_of(op, acts_t, n_channel, layer):
+    """``acts_t[..., n_channel]``, with a clear error when the layer's (static) channel count is smaller."""
+    c = acts_t.shape[-1] if acts_t.shape.rank else None
+    if c is not None and not -c <= n_channel < c:
+        raise ValueError(f"{op}: channel {n_channel} is out of range: layer {layer!r} has {c} channels "
+                         f"(0..{c - 1})")
+    return acts_t[..., n_channel]
+
+
 @wrap_objective(require_format="NHWC")
 def neuron(layer_name, channel_n, x=None, y=None, batch=None):
     """Activation of one channel at one spatial position (the centre by default).
@@ -463,7 +472,7 @@ def neuron(layer_name, channel_n, x=None, y=None, batch=None):
 
     def inner(T):
         acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
-        return tf.reduce_mean(acts_t[..., channel_n])
+        return tf.reduce_mean(_channel_of("neuron", acts_t, channel_n, layer_name))
     return inner
 
 
@@ -473,7 +482,7 @@ def channel(layer, n_channel, batch=None):
     _check_channel("channel", n_channel)
 
     def inner(T):
-        return tf.reduce_mean(_T_handle_batch(T, batch)(layer)[..., n_channel])
+        return tf.reduce_mean(_channel_of("channel", _T_handle_batch(T, batch)(layer), n_channel, layer))
     return inner
 
 

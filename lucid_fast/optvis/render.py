@@ -176,7 +176,12 @@ class VisSession:
                 x_in = fn(x_in)
             return self.objective.tf_part(recording_T_factory(x_in, x_raw_t))
 
-        tf.function(probe).get_concrete_function(self._model_input_spec(), self._raw_spec())
+        try:
+            tf.function(probe, autograph=False).get_concrete_function(self._model_input_spec(), self._raw_spec())
+        except (ValueError, IndexError, TypeError, tf.errors.InvalidArgumentError) as err:
+            msg = str(err).strip().splitlines()
+            raise ValueError(f"render_vis: the objective {self.objective.description!r} cannot be evaluated on "
+                             f"model {self.model.name!r}: {msg[-1].strip(chr(34)) if msg else repr(err)}") from err
         return tuple(seen)
 
     def _step_fn(self, override):
@@ -187,7 +192,7 @@ class VisSession:
         act_fn = self.model.activation_fn(list(self.layers), relu_override=override) if self.layers else None
         objective, tf_fns = self.objective, self.chain.tf_fns
 
-        @tf.function(input_signature=[self._model_input_spec(), self._raw_spec()])
+        @tf.function(input_signature=[self._model_input_spec(), self._raw_spec()], autograph=False)
         def step(x_t, x_raw_t):
             with tf.GradientTape() as tape:
                 tape.watch(x_t)

@@ -115,7 +115,7 @@ def test_unknown_layer_lists_close_names(keras_model):
 
 
 def test_channel_out_of_range_is_an_error(keras_model):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="channel 240 is out of range: layer 'conv2' has 24 channels"):
         render.render_vis(keras_model, "conv2:240", param_f=lambda: param.image(SIZE), thresholds=(1,),
                           verbose=False)
 
