@@ -76,7 +76,8 @@ LF_HD void upsample_fwd_elem(const UpsampleParams& p, const UpsampleRow& r, cons
 
 // Adjoint of upsample_fwd_elem w.r.t. x_low, through the same upsample_taps():
 // grad_low[off_k + lc] += wt_k * grad_y[pix, ch] (lc = 0 for all ch when c_low == 1), with
-// lf_scatter_add<kAtomic>. grad_low must be zeroed first.
+// lf_scatter_add<kAtomic>, for all 4 taps (clamped taps may coincide: each adds its own weight).
+// grad_low must be zeroed first.
 template <bool kAtomic, int C>
 LF_HD void upsample_adj_elem(const UpsampleParams& p, const UpsampleRow& r, const float* grad_y, float* grad_low,
                              int j) {
@@ -88,13 +89,15 @@ LF_HD void upsample_adj_elem(const UpsampleParams& p, const UpsampleRow& r, cons
     if (p.c_low == 1) {  // channel broadcast: the low-res value feeds every channel, sum them first
         float gsum = 0.0f;
         for (int ch = 0; ch < c; ++ch) gsum += gp[ch];
-        for (int k = 0; k < 4; ++k)
-            if (wt[k] != 0.0f) lf_scatter_add<kAtomic>(grad_low + off[k], wt[k] * gsum);
+        for (int k = 0; k < 4; ++k) lf_scatter_add<kAtomic>(grad_low + off[k], wt[k] * gsum);
         return;
     }
-    for (int k = 0; k < 4; ++k) {
-        if (wt[k] == 0.0f) continue;
-        for (int ch = 0; ch < c; ++ch) lf_scatter_add<kAtomic>(grad_low + off[k] + ch, wt[k] * gp[ch]);
+    for (int ch = 0; ch < c; ++ch) {
+        const float g = gp[ch];
+        lf_scatter_add<kAtomic>(grad_low + off[0] + ch, wt[0] * g);
+        lf_scatter_add<kAtomic>(grad_low + off[1] + ch, wt[1] * g);
+        lf_scatter_add<kAtomic>(grad_low + off[2] + ch, wt[2] * g);
+        lf_scatter_add<kAtomic>(grad_low + off[3] + ch, wt[3] * g);
     }
 }
 
