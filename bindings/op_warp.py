@@ -144,9 +144,12 @@ def affine_warp_adjoint(grad_out, matrices, in_hw, pad_mode="constant"):
         grad_out (N, Ho, Wo, C) -> (N, H, W, C).
 
     Convention:
-        As ``affine_warp``. Each output pixel's cotangent is scattered (atomically added) onto the same 4
-        taps, with the same weights, that the forward warp gathered from, so <warp(x), g> = <x, adjoint(g)>
-        for any fill of 0. The fill is a constant: cotangent on taps that read it is dropped. This is the
+        As ``affine_warp``. Each output pixel's cotangent is scattered (added: atomically on the GPU; on the
+        CPU without atomics, each thread adding into its own batch items or its own buffer, summed at the
+        end) onto the same 4 taps, with the same weights, that the forward warp gathered from, so
+        <warp(x), g> = <x, adjoint(g)> for any fill of 0. The fill is a constant: cotangent on taps that read
+        it is dropped. The float summation order differs between the CPU and GPU (and, on the CPU, with the
+        thread count when N < threads), so results agree to rounding, not bit for bit. This is the
         exact transpose of the bilinear warp, not TensorFlow's registered ImageProjectiveTransformV3
         gradient, which warps the cotangent by the inverse matrix (an approximation).
     """

@@ -1,5 +1,9 @@
 // Host-only checks of upsample.h: known values of TF's half-pixel bilinear resize, batch/channel broadcast,
-// and the dot-product identity of upsample_fwd_elem (gather) vs upsample_adj_elem (scatter).
+// the dot-product identity of the element gather vs scatter (the GPU kernels' flat-index forms upsample_fwd_pix /
+// upsample_adj_pix, atomic adds), and the CPU drivers (row loops, compile-time and run-time channel counts, every
+// scatter schedule for 1-3 threads) against those elements.
+#include <omp.h>
+
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -57,20 +61,31 @@ static void test_known_values() {
 static void test_dot_product(int n, int n_low, int c, int c_low, int h_low, int w_low, int ho, int wo) {
     const UpsampleParams p = params(n, ho, wo, c, n_low, h_low, w_low, c_low);
     std::vector<float> x((size_t)n_low * h_low * w_low * c_low), y((size_t)n * ho * wo * c), ax(y.size());
-    std::vector<float> aty(x.size(), 0.0f), aty2(x.size(), 5.0f);
+    std::vector<float> aty(x.size(), 0.0f);
     for (float& v : x) v = uniform();
     for (float& v : y) v = uniform();
-    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_fwd_elem(p, x.data(), ax.data(), i);
-    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_adj_elem(p, y.data(), aty.data(), i);
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_fwd_pix(p, x.data(), ax.data(), i);
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_adj_pix(p, y.data(), aty.data(), i);
     double lhs = 0.0, rhs = 0.0;
     for (size_t k = 0; k < y.size(); ++k) lhs += (double)ax[k] * y[k];
     for (size_t k = 0; k < x.size(); ++k) rhs += (double)x[k] * aty[k];
     CHECK(std::fabs(lhs - rhs) < 1e-5 * (std::fabs(lhs) + 1.0), "dot product (%d,%d,%d,%d): %.9g vs %.9g", n, n_low,
           c, c_low, lhs, rhs);
-    upsample_adj_cpu(p, y.data(), aty2.data());
-    double diff = 0.0;
-    for (size_t k = 0; k < x.size(); ++k) diff = std::fmax(diff, std::fabs(aty2[k] - aty[k]));
-    CHECK(diff < 1e-5, "upsample_adj_cpu vs elements: max diff %g", diff);
+    const int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; ++threads) {
+        omp_set_num_threads(threads);
+        std::vector<float> ax2(y.size(), 9.0f), aty2(x.size(), 5.0f);
+        upsample_fwd_cpu(p, x.data(), ax2.data());
+        upsample_adj_cpu(p, y.data(), aty2.data());
+        double dfwd = 0.0, dadj = 0.0;
+        for (size_t k = 0; k < y.size(); ++k) dfwd = std::fmax(dfwd, std::fabs(ax2[k] - ax[k]));
+        for (size_t k = 0; k < x.size(); ++k) dadj = std::fmax(dadj, std::fabs(aty2[k] - aty[k]));
+        CHECK(dfwd == 0.0, "upsample_fwd_cpu vs elements (%d,%d,%d,%d), %d threads: max diff %g", n, n_low, c,
+              c_low, threads, dfwd);
+        CHECK(dadj < 1e-5, "upsample_adj_cpu vs elements (%d,%d,%d,%d), %d threads: max diff %g", n, n_low, c,
+              c_low, threads, dadj);
+    }
+    omp_set_num_threads(saved);
 }
 
 int main() {
@@ -78,6 +93,9 @@ int main() {
     test_dot_product(2, 2, 3, 3, 4, 5, 9, 13);
     test_dot_product(3, 1, 3, 3, 3, 3, 8, 7);
     test_dot_product(2, 1, 4, 1, 5, 2, 4, 6);  // broadcast both; downsample rows
+    test_dot_product(1, 1, 1, 1, 3, 4, 7, 9);
+    test_dot_product(3, 3, 2, 2, 4, 3, 6, 8);  // run-time channel count
+    test_dot_product(4, 1, 5, 1, 2, 3, 5, 5);  // run-time channel count, both broadcasts
     if (failures) {
         std::printf("test_upsample: %d check(s) failed\n", failures);
         return 1;

@@ -1,5 +1,9 @@
 // Host-only checks of warp.h: pad-mode index tables, known values, and the dot-product identity
-// <warp(x), y> = <x, warp^T(y)> of the element gather (warp_fwd_elem) vs scatter (warp_adj_elem).
+// <warp(x), y> = <x, warp^T(y)> of the element gather vs scatter (the GPU kernels' flat-index forms
+// warp_fwd_pix / warp_adj_pix, atomic adds), and the CPU drivers (row loops, compile-time and run-time channel
+// counts, per-item and private-buffer scatter schedules for 1-3 threads) against those elements.
+#include <omp.h>
+
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -93,34 +97,50 @@ static void test_known_values() {
     CHECK(y2[0] == -1.0f && y2[1] == 3.0f, "per-channel fill: %g %g", y2[0], y2[1]);
 }
 
-static void test_dot_product(int mode) {
-    const int n = 2, h = 5, w = 6, c = 3, ho = 7, wo = 4;
-    const float mats[12] = {0.9f, 0.3f, -1.2f, -0.25f, 1.1f, 0.7f,   // item 0
-                            1.3f, -0.4f, 2.5f, 0.35f, 0.8f, -3.1f};  // item 1: far taps too
+static void test_dot_product(int mode, int n, int c) {
+    const int h = 5, w = 6, ho = 7, wo = 4;
+    const float mats[18] = {0.9f, 0.3f, -1.2f, -0.25f, 1.1f, 0.7f,    // item 0
+                            1.3f, -0.4f, 2.5f, 0.35f, 0.8f, -3.1f,    // item 1: far taps too
+                            -0.7f, 0.6f, 5.2f, -0.5f, -0.9f, 6.3f};   // item 2: flipped
     WarpParams p = params(n, h, w, c, ho, wo, mode, 0.0f);
     std::vector<float> x(n * h * w * c), y(n * ho * wo * c), ax(y.size()), aty(x.size(), 0.0f);
     for (float& v : x) v = uniform();
     for (float& v : y) v = uniform();
-    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_fwd_elem(p, mats, x.data(), ax.data(), i);
-    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_adj_elem(p, mats, y.data(), aty.data(), i);
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_fwd_pix(p, mats, x.data(), ax.data(), i);
+    for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_adj_pix(p, mats, y.data(), aty.data(), i);
     double lhs = 0.0, rhs = 0.0;
     for (size_t k = 0; k < y.size(); ++k) lhs += (double)ax[k] * y[k];
     for (size_t k = 0; k < x.size(); ++k) rhs += (double)x[k] * aty[k];
-    CHECK(std::fabs(lhs - rhs) < 1e-5 * (std::fabs(lhs) + 1.0), "dot product, mode %d: %.9g vs %.9g", mode, lhs,
-          rhs);
-    // the driver (zeroing + OpenMP) gives the same adjoint
-    std::vector<float> aty2(x.size(), 7.0f);
-    warp_adj_cpu(p, mats, y.data(), aty2.data());
-    double diff = 0.0;
-    for (size_t k = 0; k < x.size(); ++k) diff = std::fmax(diff, std::fabs(aty2[k] - aty[k]));
-    CHECK(diff < 1e-5, "warp_adj_cpu vs elements, mode %d: max diff %g", mode, diff);
+    CHECK(std::fabs(lhs - rhs) < 1e-5 * (std::fabs(lhs) + 1.0), "dot product, mode %d, n %d, c %d: %.9g vs %.9g",
+          mode, n, c, lhs, rhs);
+    // the drivers (row loops, zeroing, every scatter schedule) give the same results
+    const int saved = omp_get_max_threads();
+    for (int threads = 1; threads <= 3; ++threads) {
+        omp_set_num_threads(threads);
+        std::vector<float> ax2(y.size(), 9.0f), aty2(x.size(), 7.0f);
+        warp_fwd_cpu(p, mats, x.data(), ax2.data());
+        warp_adj_cpu(p, mats, y.data(), aty2.data());
+        double dfwd = 0.0, dadj = 0.0;
+        for (size_t k = 0; k < y.size(); ++k) dfwd = std::fmax(dfwd, std::fabs(ax2[k] - ax[k]));
+        for (size_t k = 0; k < x.size(); ++k) dadj = std::fmax(dadj, std::fabs(aty2[k] - aty[k]));
+        CHECK(dfwd == 0.0, "warp_fwd_cpu vs elements, mode %d, n %d, c %d, %d threads: max diff %g", mode, n, c,
+              threads, dfwd);
+        CHECK(dadj < 1e-5, "warp_adj_cpu vs elements, mode %d, n %d, c %d, %d threads: max diff %g", mode, n, c,
+              threads, dadj);
+    }
+    omp_set_num_threads(saved);
 }
 
 int main() {
     test_pad_index_tables();
     test_axis_taps_floor_and_clamp();
     test_known_values();
-    for (int mode = WARP_PAD_CONSTANT; mode <= WARP_PAD_EDGE; ++mode) test_dot_product(mode);
+    for (int mode = WARP_PAD_CONSTANT; mode <= WARP_PAD_EDGE; ++mode) {
+        test_dot_product(mode, 2, 3);
+        test_dot_product(mode, 1, 1);
+        test_dot_product(mode, 3, 4);
+        test_dot_product(mode, 2, 5);  // run-time channel count
+    }
     if (failures) {
         std::printf("test_warp: %d check(s) failed\n", failures);
         return 1;

@@ -39,3 +39,35 @@ LF_HD void lf_atomic_add(float* addr, float v) {
     *addr += v;
 #endif
 }
+
+// Scatter-add with the policy chosen at compile time, so one element function serves both targets:
+// kAtomic = true is lf_atomic_add (GPU kernels, or CPU loops whose threads share destinations); false is a plain
+// += for CPU drivers that give each thread destinations no other thread writes (its own batch items, or a
+// private buffer reduced afterwards).
+template <bool kAtomic>
+LF_HD void lf_scatter_add(float* addr, float v) {
+    if (kAtomic)
+        lf_atomic_add(addr, v);
+    else
+        *addr += v;
+}
+
+// Cache hint for CPU loops whose access pattern the hardware prefetchers miss (e.g. a warp's taps walking
+// diagonally through the input): asks for the line at addr (for writing with lf_prefetch_w). No effect on
+// results; a no-op on the GPU and for compilers without __builtin_prefetch. Never faults, but callers should
+// still only pass addresses inside their arrays.
+LF_HD void lf_prefetch(const void* addr) {
+#if !defined(__CUDA_ARCH__) && defined(__GNUC__)
+    __builtin_prefetch(addr, 0);
+#else
+    (void)addr;
+#endif
+}
+
+LF_HD void lf_prefetch_w(const void* addr) {
+#if !defined(__CUDA_ARCH__) && defined(__GNUC__)
+    __builtin_prefetch(addr, 1);
+#else
+    (void)addr;
+#endif
+}
