@@ -337,6 +337,14 @@ class TFParam(Node):
         import tensorflow as tf
 
         if self._optimizer is None:
-            self._optimizer = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
-                                                       beta_2=settings.beta_2, epsilon=settings.epsilon)
-        self._optimizer.apply_gradients([(-g, v) for g, v in zip(self.grads, self.variables)])
+            opt = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
+                                           beta_2=settings.beta_2, epsilon=settings.epsilon)
+            opt.build(self.variables)  # its slots exist before the tf.function below is traced
+            variables = self.variables
+
+            @tf.function
+            def ascend_t(grads):  # one traced update: eager Keras apply_gradients costs ~0.1 s per step
+                opt.apply_gradients([(-g, v) for g, v in zip(grads, variables)])
+
+            self._optimizer, self._ascend_t = opt, ascend_t
+        self._ascend_t(list(self.grads))
