@@ -138,3 +138,21 @@ def test_neuron_interaction_grid_renders(tiny_model):
     assert vis_acts[0, c, c, 1] > start_acts[0, c, c, 1]
     pic = ni.grid_picture(out[-1], 2, crop=2)
     assert pic.shape == (2 * 20 + 2, 2 * 20 + 2, 3)
+
+
+def test_interaction_grid_objective_is_lucids_sum(rng):
+    """The one-read objective equals Lucid's sum of channel and neuron objectives per item."""
+    from lucid_fast.optvis import objectives
+
+    neurons = [("a", 1), ("b", 4), ("a", 3)]
+    n = len(neurons)
+    acts = {"a": tf.constant(rng.normal(size=(n * n, 5, 4, 6)).astype(np.float32)),
+            "b": tf.constant(rng.normal(size=(n * n, 3, 3, 6)).astype(np.float32))}
+    T = acts.__getitem__
+    lucid = objectives.Objective.sum([
+        0.2 * objectives.channel(*neurons[k], batch=n * i + j) + objectives.neuron(*neurons[k], batch=n * i + j)
+        for i in range(n) for j in range(n) for k in (i, j)])
+    got = float(ni.interaction_grid_objective(neurons, blur=0)(T))
+    assert abs(got - float(lucid(T))) < 1e-4 * max(1.0, abs(got))
+    with pytest.raises(ValueError):
+        ni.interaction_grid_objective([("a", 1, 2)])
