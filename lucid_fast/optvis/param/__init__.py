@@ -5,8 +5,9 @@ run's seed, runs it forward to an NHWC image in [0, 1] and backward to the param
 """
 from .color import to_valid_rgb
 from .core import Node, Param, ParamGraph, TFParam, concat
+from .cppn import cppn
 from .images import grayscale_image_rgb, image
 from .spatial import fft_image, laplacian_pyramid_image, lowres_tensor, pixel_image
 
-__all__ = ["Node", "Param", "ParamGraph", "TFParam", "concat", "fft_image", "grayscale_image_rgb", "image",
+__all__ = ["Node", "Param", "ParamGraph", "TFParam", "concat", "cppn", "fft_image", "grayscale_image_rgb", "image",
            "laplacian_pyramid_image", "lowres_tensor", "pixel_image", "to_valid_rgb"]

@@ -8,8 +8,8 @@ initial values are drawn when the engine calls :meth:`ParamGraph.initialize` wit
 seed fixes the whole run and nothing random happens when a parameterization is built.
 
 Nodes support the arithmetic notebooks use on Lucid tensors: ``a + b`` (numpy broadcasting, e.g. a batch-1
-shared term plus a per-image term), ``a - b``, ``k * a``, ``a[..., i:j]`` (channel slices) and
-:func:`concat`.
+shared term plus a per-image term), ``a - b``, ``k * a``, ``a * b`` (elementwise, broadcasting), ``a ** p``,
+``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), ``a[..., i:j]`` (channel slices) and :func:`concat`.
 """
 import numpy as np
 
@@ -22,6 +22,7 @@ class Node:
 
     inputs = ()
     shape = ()
+    __array_ufunc__ = None  # ``array * node`` defers to Node.__rmul__ instead of looping over the array
 
     def forward(self, *input_values):
         raise NotImplementedError
@@ -45,12 +46,24 @@ class Node:
     def __rsub__(self, other):
         return Add(as_node(other), Scale(self, -1.0))
 
-    def __mul__(self, k):
-        if not isinstance(k, (int, float, np.floating, np.integer)):
-            raise TypeError(f"a parameterization can be multiplied by a number only, got {type(k).__name__}")
-        return Scale(self, float(k))
+    def __mul__(self, other):
+        if isinstance(other, (int, float, np.floating, np.integer)) and not isinstance(other, bool):
+            return Scale(self, float(other))
+        if isinstance(other, (Node, np.ndarray, list, tuple)):
+            return Mul(self, as_node(other))  # elementwise, numpy broadcasting
+        raise TypeError(f"a parameterization can be multiplied by a number, a parameterization or an array, "
+                        f"got {type(other).__name__}")
 
     __rmul__ = __mul__
+
+    def __pow__(self, p):
+        if not isinstance(p, (int, float, np.floating, np.integer)) or isinstance(p, bool):
+            raise TypeError(f"a parameterization can be raised to a number only, got {type(p).__name__}")
+        return Pow(self, float(p))
+
+    def mean(self, axis=-1, keepdims=True):
+        """The mean over one axis (the channels by default), kept as a size-1 axis unless ``keepdims=False``."""
+        return Mean(self, axis, keepdims)
 
     def __neg__(self):
         return Scale(self, -1.0)
@@ -156,6 +169,73 @@ class Scale(Node):
 
     def backward(self, grad_out, a):
         return (grad_out * np.float32(self.k),)
+
+
+class Mul(Node):
+    """Elementwise product of two parameterizations (or one and a constant array), numpy broadcasting."""
+
+    def __init__(self, a, b):
+        self.inputs = (a, b)
+        try:
+            self.shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"cannot multiply parameterizations of shapes {a.shape} and {b.shape}") from None
+
+    def forward(self, a, b):
+        out = ops.empty_aligned(self.shape)
+        np.multiply(a, b, out=out)
+        return out
+
+    def backward(self, grad_out, a, b):  # d(a*b) = b da + a db
+        return _unbroadcast(grad_out * b, np.shape(a)), _unbroadcast(grad_out * a, np.shape(b))
+
+
+class Pow(Node):
+    """``a ** p`` elementwise (a real exponent: keep ``a`` positive unless ``p`` is a whole number)."""
+
+    def __init__(self, a, p):
+        if not np.isfinite(p):
+            raise ValueError(f"a parameterization's exponent must be finite, got {p!r}")
+        self.inputs = (a,)
+        self.shape = a.shape
+        self.p = float(p)
+
+    def forward(self, a):
+        out = ops.empty_aligned(self.shape)
+        np.power(a, np.float32(self.p), out=out)
+        return out
+
+    def backward(self, grad_out, a):  # d(a**p) = p a**(p-1) da
+        if self.p == 0.0:
+            return (None,)
+        return (grad_out * (np.float32(self.p) * np.power(a, np.float32(self.p - 1.0))),)
+
+
+class Mean(Node):
+    """The mean over one axis of a parameterization (``tf.reduce_mean(t, axis, keepdims)``)."""
+
+    def __init__(self, a, axis, keepdims):
+        if not isinstance(axis, (int, np.integer)) or not -len(a.shape) <= axis < len(a.shape):
+            raise ValueError(f"mean: axis must be an int in [-{len(a.shape)}, {len(a.shape)}), got {axis!r}")
+        self.inputs = (a,)
+        self.axis = int(axis) % len(a.shape)
+        self.keepdims = bool(keepdims)
+        shape = list(a.shape)
+        if self.keepdims:
+            shape[self.axis] = 1
+        else:
+            del shape[self.axis]
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        out = ops.empty_aligned(self.shape)
+        np.mean(a, axis=self.axis, keepdims=self.keepdims, out=out)
+        return out
+
+    def backward(self, grad_out, a):  # every input along the axis gets 1/n of its mean's gradient
+        g = grad_out if self.keepdims else np.expand_dims(grad_out, self.axis)
+        n = np.shape(a)[self.axis]
+        return (np.broadcast_to(g / np.float32(n), np.shape(a)).astype(np.float32),)
 
 
 class ChannelSlice(Node):
@@ -337,6 +417,14 @@ class TFParam(Node):
         import tensorflow as tf
 
         if self._optimizer is None:
-            self._optimizer = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
-                                                       beta_2=settings.beta_2, epsilon=settings.epsilon)
-        self._optimizer.apply_gradients([(-g, v) for g, v in zip(self.grads, self.variables)])
+            opt = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
+                                           beta_2=settings.beta_2, epsilon=settings.epsilon)
+            opt.build(self.variables)  # its slots exist before the tf.function below is traced
+            variables = self.variables
+
+            @tf.function
+            def ascend_t(grads):  # one traced update: eager Keras apply_gradients costs ~0.1 s per step
+                opt.apply_gradients([(-g, v) for g, v in zip(grads, variables)])
+
+            self._optimizer, self._ascend_t = opt, ascend_t
+        self._ascend_t(list(self.grads))

@@ -1,0 +1,116 @@
+"""Parameterization arithmetic beyond sums: elementwise products, powers and means (``a * b``, ``a ** p``,
+``a.mean(axis)``), checked against TensorFlow's value and gradient of the same expression."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lucid_fast.optvis import param
+from lucid_fast.optvis.param.core import Param
+from tolerances import TOL
+
+
+def _leaf(shape, rng, positive=False):
+    val = rng.normal(0, 1, shape).astype(np.float32)
+    if positive:
+        val = np.abs(val) + 0.5
+    return Param(shape, init_val=val, name="leaf"), val
+
+
+def _graph_value_and_grads(node, w):
+    graph = param.ParamGraph(node)
+    graph.initialize(np.random.default_rng(0))
+    out = graph.forward()
+    grads = graph.backward(w)
+    return out, grads
+
+
+def _tf_value_and_grads(fn, vals, w):
+    vars_t = [tf.Variable(v) for v in vals]
+    with tf.GradientTape() as tape:
+        out_t = fn(*vars_t)
+        scalar_t = tf.reduce_sum(out_t * w)
+    return out_t.numpy(), [g.numpy() for g in tape.gradient(scalar_t, vars_t)]
+
+
+CASES = {
+    # name: (lucid_fast expression, TF reference, leaf shapes, positive leaves)
+    "mul_same_shape": (lambda a, b: a * b, lambda a, b: a * b, [(2, 5, 4, 3), (2, 5, 4, 3)], False),
+    "mul_broadcast_batch": (lambda a, b: a * b, lambda a, b: a * b, [(3, 5, 4, 2), (1, 5, 4, 2)], False),
+    "mul_broadcast_channel": (lambda a, b: b * a, lambda a, b: b * a, [(2, 4, 5, 3), (2, 4, 5, 1)], False),
+    "square": (lambda a: a ** 2, lambda a: a ** 2, [(1, 5, 5, 4)], False),
+    "sqrt": (lambda a: a ** 0.5, lambda a: a ** 0.5, [(2, 3, 4, 3)], True),
+    "mean_channels": (lambda a: a.mean(-1), lambda a: tf.reduce_mean(a, -1, keepdims=True), [(2, 5, 4, 6)], False),
+    "mean_rows_dropped": (lambda a: a.mean(1, keepdims=False), lambda a: tf.reduce_mean(a, 1), [(2, 5, 4, 3)],
+                          False),
+    # Lucid's any_number_channels notebook: 10 channels to RGB by the mean square of three channel groups
+    "channels_to_rgb": (
+        lambda a: param.concat([(a[..., 0:3] ** 2).mean(-1), (a[..., 3:6] ** 2).mean(-1), (a[..., 6:] ** 2).mean(-1)]),
+        lambda a: tf.stack([tf.reduce_mean(a[..., 0:3] ** 2, -1), tf.reduce_mean(a[..., 3:6] ** 2, -1),
+                            tf.reduce_mean(a[..., 6:] ** 2, -1)], -1),
+        [(2, 6, 5, 10)], False),
+    "product_of_sums": (lambda a, b: (a + b) * (a - b), lambda a, b: (a + b) * (a - b), [(1, 4, 4, 3)] * 2, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_arith_matches_tensorflow(name, rng):
+    expr, ref, shapes, positive = CASES[name]
+    leaves = [_leaf(s, rng, positive) for s in shapes]
+    node = expr(*[leaf for leaf, _ in leaves])
+    vals = [v for _, v in leaves]
+    w = rng.normal(size=node.shape).astype(np.float32)
+    out, grads = _graph_value_and_grads(node, w)
+    out_ref, grads_ref = _tf_value_and_grads(ref, vals, w)
+    assert tuple(node.shape) == out_ref.shape == out.shape
+    np.testing.assert_allclose(out, out_ref, *TOL["fwd"])
+    for (leaf, _), g_ref in zip(leaves, grads_ref):
+        # the same leaf used twice gets the sum of both uses' gradients
+        np.testing.assert_allclose(grads[leaf], g_ref, *TOL["grad"])
+
+
+def test_arith_backward_matches_finite_differences(rng):
+    shape = (2, 6, 5, 7)
+    spec = param.fft_image(shape)
+    low = param.lowres_tensor(shape[:3] + (1,), (1, 3, 3, 1))
+    node = param.to_valid_rgb((spec[..., :3] * low + spec[..., 3:6] ** 2).mean(-1) * spec[..., 4:7], decorrelate=True)
+    graph = param.ParamGraph(node)
+    graph.initialize(np.random.default_rng(5))
+    for p in graph.params:
+        p.value[...] = rng.normal(0, 0.5, p.shape)
+    w = rng.normal(size=node.shape).astype(np.float32)
+    graph.forward()
+    grads = graph.backward(w)
+    for p in graph.params:
+        d = rng.normal(size=p.shape).astype(np.float32)
+        base = p.value.copy()
+        eps = 1e-2
+        p.value[...] = base + eps * d
+        fp = float(np.sum(graph.forward().astype(np.float64) * w))
+        p.value[...] = base - eps * d
+        fm = float(np.sum(graph.forward().astype(np.float64) * w))
+        p.value[...] = base
+        fd = (fp - fm) / (2 * eps)
+        an = float(np.sum(grads[p].astype(np.float64) * d))
+        assert abs(fd - an) <= TOL["fd"] * max(abs(fd), abs(an), 1e-3), f"{p.name}: fd {fd:.6g} vs backward {an:.6g}"
+
+
+def test_array_times_node_is_a_node(rng):
+    leaf, val = _leaf((1, 3, 3, 2), rng)
+    k = rng.normal(size=(1, 3, 3, 1)).astype(np.float32)
+    for node in (k * leaf, leaf * k, np.float32(2.0) * leaf):
+        assert isinstance(node, param.Node)
+    out, _ = _graph_value_and_grads(k * leaf, np.ones((1, 3, 3, 2), np.float32))
+    np.testing.assert_allclose(out, k * val, *TOL["fwd"])
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda n: n * "2", TypeError, "multiplied by a number, a parameterization or an array"),
+    (lambda n: n ** n, TypeError, "raised to a number only"),
+    (lambda n: n ** float("inf"), ValueError, "exponent must be finite"),
+    (lambda n: n * param.pixel_image((1, 3, 3, 2)), ValueError, "cannot multiply parameterizations of shapes"),
+    (lambda n: n.mean(4), ValueError, "mean: axis must be an int"),
+    (lambda n: n.mean(1.0), ValueError, "mean: axis must be an int"),
+])
+def test_arith_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(param.pixel_image((1, 4, 4, 3)))
