@@ -8,15 +8,10 @@
     model sees after the transforms (what no implementation of the step can go below).
 """
 import math
-import resource
-import statistics
-import time
 
 import numpy as np
 
-
-def _rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+from lucid_fast.bench import _median_ms, _peak_rss_mb
 
 
 # Steps run before timing: past Lucid's 16 redirected-ReLU steps, so every variant is timed in its steady state
@@ -25,14 +20,8 @@ WARMUP_STEPS = 18
 
 
 def _timed_steps(fn, steps, warmup=WARMUP_STEPS):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median seconds per call after ``warmup`` untimed calls."""
+    return _median_ms(fn, steps, warmup=warmup) / 1000.0
 
 
 def make_tf_lucid_step(adapter, layer, channel, size, batch, seed=0):
@@ -128,7 +117,7 @@ def bench(model_name, layer, channel, configs, steps, out):
                                 param_f=lambda: param.image(size, batch=batch),
                                 transforms=transform.standard_transforms, seed=0)
         t_lf = _timed_steps(vis.step, steps)
-        rss_lf = _rss_mb()
+        rss_lf = _peak_rss_mb()
         tf_step = make_tf_lucid_step(adapter, layer, channel, size, batch)
         counter = {"i": 0}
 
@@ -140,7 +129,7 @@ def bench(model_name, layer, channel, configs, steps, out):
         # the size the model sees after pad 12, jitter 8, scale 1.0 (the median scale), jitter 4
         seen = (size + 24 - 8 - 4,) * 2
         t_floor = _timed_steps(make_floor_step(adapter, layer, channel, seen, batch), steps)
-        rss = _rss_mb()
+        rss = _peak_rss_mb()
         rows.append(dict(size=size, batch=batch, lucid_fast_ms=1e3 * t_lf, tf2_ms=1e3 * t_tf,
                          floor_ms=1e3 * t_floor, rss_after_lucid_fast_mb=rss_lf, rss_mb=rss))
         print(f"{size:>5} {batch:>5} {1e3 * t_lf:>14.1f} {1e3 * t_tf:>13.1f} {1e3 * t_floor:>9.1f} "
