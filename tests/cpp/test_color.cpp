@@ -143,6 +143,30 @@ int main() {
             check(std::fabs(lhs - rhs) <= 1e-5 * norm, what, lhs, rhs);
         }
 
+    // lf_expf (the CPU's vectorizable exp behind lf_sigmoid) against double exp: relative error < 2e-7 on a
+    // dense sweep of its unclamped range, exact at 0, and saturating (finite, monotone) outside it.
+    {
+        double worst = 0.0;
+        float worst_x = 0.0f;
+        for (int k = -873000; k <= 883000; ++k) {
+            const float x = (float)k * 1e-4f;
+            const double ref = std::exp((double)x);
+            const double rel = std::fabs((double)lf_expf(x) - ref) / ref;
+            if (rel > worst) { worst = rel; worst_x = x; }
+        }
+        check(worst < 2e-7, "lf_expf relative error on [-87.3, 88.3]", worst, worst_x);
+        check(lf_expf(0.0f) == 1.0f, "lf_expf(0)", lf_expf(0.0f), 1.0);
+        check(std::isfinite(lf_expf(1000.0f)) && lf_expf(1000.0f) >= lf_expf(88.0f), "lf_expf saturates above",
+              lf_expf(1000.0f), lf_expf(88.0f));
+        check(lf_expf(-1000.0f) >= 0.0f && lf_expf(-1000.0f) <= lf_expf(-87.0f), "lf_expf saturates below",
+              lf_expf(-1000.0f), lf_expf(-87.0f));
+        for (float x : {-30.0f, -5.0f, -0.5f, 0.0f, 0.5f, 5.0f, 30.0f}) {
+            const double ref = 1.0 / (1.0 + std::exp(-(double)x));
+            std::snprintf(what, sizeof what, "lf_sigmoid(%g)", x);
+            check(std::fabs(lf_sigmoid(x) - ref) <= 2e-7 * ref, what, lf_sigmoid(x), ref);
+        }
+    }
+
     if (failures) std::printf("test_color: %d failure(s)\n", failures);
     else std::printf("test_color: all passed\n");
     return failures ? 1 : 0;
