@@ -7,9 +7,11 @@ Layout on install:
 """
 import glob
 import os
+import platform
 
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,20 +29,50 @@ class BuildPyWithCsrc(build_py):
                 self.copy_file(src, dst)
 
 
-cpu_sources = ["bindings/_cpu.pyx"] + sorted(glob.glob("csrc/cpu/*.cpp"))
-extensions = [
-    Extension(
-        "lucid_fast._bindings._cpu",
-        sources=cpu_sources,
+cpu_sources = sorted(glob.glob("csrc/cpu/*.cpp"))
+# -fno-trapping-math lets GCC if-convert the clamps in the CPU exp (lf_defs.h) and so vectorize the colour op;
+# it changes no result (nothing here relies on floating-point traps).
+cpu_flags = ["-std=c++17", "-O3", "-fno-trapping-math", "-fopenmp", "-Wall", "-Wno-unused-function"]
+
+
+def cpu_extension(name, extra_flags=()):
+    return Extension(
+        f"lucid_fast._bindings.{name}",
+        sources=[f"bindings/{name}.pyx"] + cpu_sources,
         include_dirs=["csrc/include", "csrc/cpu"],
         language="c++",
-        # -fno-trapping-math lets GCC if-convert the clamps in the CPU exp (lf_defs.h) and so vectorize the
-        # colour op; it changes no result (nothing here relies on floating-point traps).
-        extra_compile_args=["-std=c++17", "-O3", "-fno-trapping-math", "-fopenmp", "-Wall", "-Wno-unused-function"],
+        extra_compile_args=cpu_flags + list(extra_flags),
         extra_link_args=["-fopenmp"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-]
+
+
+# The same CPU module twice: a baseline build and, on x86-64, one for x86-64-v3 (AVX2, FMA); bindings/_cpu.py
+# imports the one this CPU can run.
+extensions = [cpu_extension("_cpu_base")]
+if platform.machine().lower() in ("x86_64", "amd64"):
+    extensions.append(cpu_extension("_cpu_avx2", ["-march=x86-64-v3"]))
+
+
+class BuildExtPerTarget(build_ext):
+    """Compiles each extension into its own temp folder: both CPU builds compile the same csrc/cpu sources
+    with different flags, and must not share object files."""
+
+    def run(self):
+        # an in-place module from before the two builds existed would shadow bindings/_cpu.py
+        for stale in glob.glob(os.path.join(HERE, "bindings", "_cpu.*.so")) + glob.glob(
+                os.path.join(HERE, "bindings", "_cpu.*.pyd")):
+            os.remove(stale)
+        super().run()
+
+    def build_extension(self, ext):
+        base = self.build_temp
+        self.build_temp = os.path.join(base, ext.name.rsplit(".", 1)[-1])
+        try:
+            super().build_extension(ext)
+        finally:
+            self.build_temp = base
+
 
 setup(
     name="lucid_fast",
@@ -51,7 +83,7 @@ setup(
     package_dir={"lucid_fast._bindings": "bindings"},
     package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, include_path=["bindings"]),
-    cmdclass={"build_py": BuildPyWithCsrc},
+    cmdclass={"build_py": BuildPyWithCsrc, "build_ext": BuildExtPerTarget},
     install_requires=[
         "numpy>=1.26",
         "scipy>=1.11",

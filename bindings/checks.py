@@ -3,6 +3,9 @@
 Each check raises ``ValueError`` naming the op, the argument, what was expected and what was given. The
 CPU and GPU paths run after these checks and trust their arguments, so nothing malformed reaches C++.
 """
+import sys
+import threading
+
 import numpy as np
 
 ALIGNMENT = 64  # bytes; TensorFlow aborts on DLPack buffers less aligned than this (ARCHITECTURE.md)
@@ -97,18 +100,56 @@ def _xp(x):
     return np
 
 
+# Recycled buffers for large CPU arrays. A render step allocates about ten image-sized arrays; freeing and
+# re-allocating them through malloc made glibc return the memory to the kernel and fault it back in, page by
+# page, on every step (4100 page faults per step at 4x224x224x3, 30 ms instead of 18 ms; measured with
+# getrusage). A buffer is handed out again only when no array uses it any more, which its reference count
+# tells exactly: the pool's list entry, and the two references _take_buffer's scan itself holds.
+_POOL_MIN_BYTES = 1 << 18  # smaller arrays come from numpy's own allocator
+_POOL_MAX_PER_SIZE = 8
+_POOL_MAX_BYTES = 1 << 28  # at most 256 MiB kept for reuse in all
+_pool = {}
+_pool_bytes = [0]
+_pool_lock = threading.Lock()
+
+
+def _take_buffer(nbytes):
+    """A uint8 buffer of nbytes + ALIGNMENT bytes that no live array uses."""
+    size = nbytes + ALIGNMENT
+    if nbytes < _POOL_MIN_BYTES:
+        return np.empty(size, dtype=np.uint8)
+    with _pool_lock:
+        bufs = _pool.setdefault(size, [])
+        for raw in bufs:
+            if sys.getrefcount(raw) == 3:  # the list, `raw`, getrefcount's argument: nobody else
+                return raw
+        raw = np.empty(size, dtype=np.uint8)
+        if len(bufs) < _POOL_MAX_PER_SIZE and _pool_bytes[0] + size <= _POOL_MAX_BYTES:
+            bufs.append(raw)
+            _pool_bytes[0] += size
+        return raw
+
+
+def release_buffers():
+    """Drops the recycled buffers (memory held only by the pool goes back to the allocator)."""
+    with _pool_lock:
+        _pool.clear()
+        _pool_bytes[0] = 0
+
+
 def empty_aligned(shape, xp=np, dtype=np.float32):
     """An uninitialised C-contiguous array whose data pointer is 64-byte aligned.
 
     Every array that may cross into TensorFlow through DLPack must be allocated here: TF accepts an
     unaligned buffer and then aborts the process on its first op. CuPy's allocator already aligns
-    to 256 bytes, so the GPU path is a plain ``cupy.empty``.
+    to 256 bytes, so the GPU path is a plain ``cupy.empty``. Large CPU arrays reuse buffers that no array
+    references any more (see _take_buffer).
     """
     if xp is not np:
         return xp.empty(shape, dtype=dtype)
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(nbytes + ALIGNMENT, dtype=np.uint8)
+    raw = _take_buffer(nbytes)
     offset = (-raw.ctypes.data) % ALIGNMENT
     return raw[offset:offset + nbytes].view(dtype).reshape(shape)
 

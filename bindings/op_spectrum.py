@@ -105,7 +105,7 @@ def fft_image(spectrum, h, w, decay_power=1.0):
 
         from . import _cpu
 
-        z_np = np.empty((b, c, h, wf), dtype=np.complex64)
+        z_np = checks.empty_aligned((b, c, h, wf), dtype=np.complex64)
         _cpu.spectrum_scale_fwd(spectrum, z_np.view(np.float32), w, decay_power)
         # not overwrite_x: scipy's in-place c2r path measured slower here (2.8 ms vs 1.7 ms at 4x3x224x224)
         planar_np = scipy.fft.irfft2(z_np, s=(h, wp), axes=(-2, -1), workers=_fft_workers())
@@ -163,7 +163,7 @@ def fft_image_adjoint(grad_image, h, w, decay_power=1.0):
 
         from . import _cpu
 
-        planar_np = np.empty((b, c, h, wp), dtype=np.float32)
+        planar_np = checks.empty_aligned((b, c, h, wp))
         _cpu.spectrum_layout_adj(grad_image, planar_np, FFT_IMAGE_OUTPUT_SCALE)
         grad_z_np = scipy.fft.rfft2(planar_np, axes=(-2, -1), overwrite_x=True, workers=_fft_workers())
         grad_spectrum_np = checks.empty_aligned((2, b, c, h, wf))

@@ -38,6 +38,30 @@ def _median_ms(fn, reps, warmup=3):
     return 1000.0 * statistics.median(times)
 
 
+def _interleaved_median_ms(fns, reps, warmup=3, block=1):
+    """Median ms per call of each function, timed in alternation after ``warmup`` untimed calls of each:
+    rounds of ``block`` consecutive calls of each function, the order rotating every round, until each has
+    ``reps`` timed calls. On a shared, noisy machine this exposes every variant to the same conditions, and
+    no variant pays for caches (e.g. oneDNN's per-shape primitives) that another warmed. A block longer than
+    1 keeps each variant's calls back to back, so that a call rarely follows the other variant's (whose
+    thread pools may still be spinning on the 2 cores; only the first call of a block does, and the median
+    discards it)."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    r = 0
+    while min(len(t) for t in times) < reps:
+        for k in range(len(fns)):  # the order rotates each round: no variant always runs first
+            k = (k + r) % len(fns)
+            for _ in range(min(block, reps - len(times[k]))):
+                t0 = time.perf_counter()
+                fns[k]()
+                times[k].append(time.perf_counter() - t0)
+        r += 1
+    return [1000.0 * statistics.median(t) for t in times]
+
+
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -123,7 +147,13 @@ def _native_image_side(b, h, w, c, total_m, out_hw, tv_weight, xp=np):
     return step
 
 
-def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=20, out=sys.stdout):
+def _cpu_build():
+    from lucid_fast._bindings import _cpu
+
+    return f"{_cpu.BUILD} CPU build"
+
+
+def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=40, out=sys.stdout):
     import tensorflow as tf
 
     from lucid_fast import ops
@@ -131,7 +161,7 @@ def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=20, out=sys.stdout)
     rng = np.random.default_rng(0)
     tv_weight = 1e-3
     print(f"# image-side step: fft_image -> to_valid_rgb -> standard transforms (fwd) -> adjoints + TV + Adam; "
-          f"median of {reps}, threads: TF intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}, "
+          f"median of {reps}, timed in alternating blocks of 10, kernels: {_cpu_build()}, threads: TF intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}, "
           f"cpus={os.cpu_count()}", file=out)
     print(f"{'size':>5} {'batch':>5} {'lucid_fast ms':>14} {'TF ms':>9} {'speedup':>8}", file=out)
     rows = []
@@ -143,8 +173,8 @@ def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=20, out=sys.stdout)
             cot_t = tf.constant(np.array(cot))
             native = _native_image_side(b, s, s, 3, total_m, out_hw, tv_weight)
             tf_step = _tf_image_side(b, s, s, 3, total_m, out_hw, tv_weight)
-            t_native = _median_ms(lambda: native(cot), reps)
-            t_tf = _median_ms(lambda: tf_step(cot_t).numpy(), reps)
+            t_native, t_tf = _interleaved_median_ms([lambda: native(cot), lambda: tf_step(cot_t).numpy()], reps,
+                                                    block=10)
             rows.append((s, b, t_native, t_tf))
             print(f"{s:>5} {b:>5} {t_native:>14.2f} {t_tf:>9.2f} {t_tf / t_native:>7.2f}x", file=out, flush=True)
     return rows
@@ -201,7 +231,7 @@ def main(argv=None):
     k = sub.add_parser("kernels")
     k.add_argument("--sizes", type=int, nargs="+", default=[128, 224])
     k.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
-    k.add_argument("--reps", type=int, default=20)
+    k.add_argument("--reps", type=int, default=40)
     g = sub.add_parser("kernels-gpu")
     g.add_argument("--sizes", type=int, nargs="+", default=[128, 224])
     g.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])

@@ -11,17 +11,14 @@ import math
 
 import numpy as np
 
-from lucid_fast.bench import _median_ms, _peak_rss_mb
+from lucid_fast.bench import _interleaved_median_ms, _peak_rss_mb
 
 
 # Steps run before timing: past Lucid's 16 redirected-ReLU steps, so every variant is timed in its steady state
-# (a 512-step render spends 3% of its steps there).
-WARMUP_STEPS = 18
-
-
-def _timed_steps(fn, steps, warmup=WARMUP_STEPS):
-    """Median seconds per call after ``warmup`` untimed calls."""
-    return _median_ms(fn, steps, warmup=warmup) / 1000.0
+# (a 512-step render spends 3% of its steps there), and long enough that the random scale has drawn each of
+# its 11 sizes (missed with probability 11 * (10/11)**40 = 2.4%): the first step at a new input size builds
+# oneDNN primitives for it, which costs about as much as a whole step and is shared by every variant.
+WARMUP_STEPS = 40
 
 
 def make_tf_lucid_step(adapter, layer, channel, size, batch, seed=0):
@@ -108,7 +105,7 @@ def bench(model_name, layer, channel, configs, steps, out):
     adapter = models.load_model(model_name)
     layer = adapter.resolve(layer)
     print(f"# render on {adapter.name}, objective {layer}:{channel}, median step time over {steps} steps "
-          f"(after {WARMUP_STEPS} warm-up steps); rss = process high-water mark after each phase", file=out)
+          f"(after {WARMUP_STEPS} warm-up steps each), the three timed in alternation; rss = process high-water mark", file=out)
     print(f"{'size':>5} {'batch':>5} {'lucid_fast ms':>14} {'TF2 Lucid ms':>13} {'floor ms':>9} "
           f"{'vs TF2':>7} {'vs floor':>9} {'rss MB':>7}", file=out)
     rows = []
@@ -116,8 +113,6 @@ def bench(model_name, layer, channel, configs, steps, out):
         vis = render.make_vis_T(adapter, objectives.channel(layer, channel),
                                 param_f=lambda: param.image(size, batch=batch),
                                 transforms=transform.standard_transforms, seed=0)
-        t_lf = _timed_steps(vis.step, steps)
-        rss_lf = _peak_rss_mb()
         tf_step = make_tf_lucid_step(adapter, layer, channel, size, batch)
         counter = {"i": 0}
 
@@ -125,13 +120,14 @@ def bench(model_name, layer, channel, configs, steps, out):
             tf_step(counter["i"]).numpy()
             counter["i"] += 1
 
-        t_tf = _timed_steps(run_tf, steps)
         # the size the model sees after pad 12, jitter 8, scale 1.0 (the median scale), jitter 4
         seen = (size + 24 - 8 - 4,) * 2
-        t_floor = _timed_steps(make_floor_step(adapter, layer, channel, seen, batch), steps)
+        floor_step = make_floor_step(adapter, layer, channel, seen, batch)
+        ms_lf, ms_tf, ms_floor = _interleaved_median_ms([vis.step, run_tf, floor_step], steps, warmup=WARMUP_STEPS)
+        t_lf, t_tf, t_floor = ms_lf / 1000.0, ms_tf / 1000.0, ms_floor / 1000.0
         rss = _peak_rss_mb()
         rows.append(dict(size=size, batch=batch, lucid_fast_ms=1e3 * t_lf, tf2_ms=1e3 * t_tf,
-                         floor_ms=1e3 * t_floor, rss_after_lucid_fast_mb=rss_lf, rss_mb=rss))
+                         floor_ms=1e3 * t_floor, rss_mb=rss))
         print(f"{size:>5} {batch:>5} {1e3 * t_lf:>14.1f} {1e3 * t_tf:>13.1f} {1e3 * t_floor:>9.1f} "
               f"{t_tf / t_lf:>6.2f}x {t_lf / t_floor:>8.3f}x {rss:>7.0f}", file=out, flush=True)
     return rows

@@ -1,5 +1,5 @@
-# distutils: language = c++
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# The body of the CPU extension, compiled twice (bindings/_cpu_base.pyx, bindings/_cpu_avx2.pyx); bindings/_cpu.py
+# imports the build that fits this CPU.
 """CPU entry points of the native kernels (Cython over csrc/cpu/*.cpp, OpenMP, GIL released).
 
 These functions trust their arguments: shapes, dtypes, contiguity and alignment are checked once, in

@@ -1,0 +1,45 @@
+"""The CPU kernels: one Cython extension built twice from bindings/cpu_ops.pxi and csrc/cpu.
+
+``_cpu_avx2`` is compiled for x86-64-v3 (AVX2, FMA), which makes the vectorized element loops 1.5 to 3.4
+times faster on this project's machines (total variation 1.7 -> 0.5 ms, colour 0.95 -> 0.41 ms at
+4x224x224x3); ``_cpu_base`` is the baseline x86-64 build, for CPUs without AVX2 or when
+``LUCID_FAST_CPU=baseline`` is set. Both are exactly the same code; results may differ in the last bits
+(different instruction selection), well inside every test tolerance. ``BUILD`` names the one in use.
+"""
+import os
+
+
+# What -march=x86-64-v3 may use, as /proc/cpuinfo names it (LZCNT appears as "abm" on some CPUs).
+_X86_64_V3_FLAGS = {"avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "xsave"}
+
+
+def _cpu_has_avx2():
+    """True when the CPU reports every x86-64-v3 feature (Linux /proc/cpuinfo; False elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return _X86_64_V3_FLAGS <= flags and bool({"abm", "lzcnt"} & flags)
+    except OSError:
+        pass
+    return False
+
+
+def _choose():
+    want = os.environ.get("LUCID_FAST_CPU", "auto").strip().lower()
+    if want not in ("auto", "avx2", "baseline"):
+        raise ValueError(f"LUCID_FAST_CPU must be auto, avx2 or baseline, got {want!r}")
+    if want == "avx2" or (want == "auto" and _cpu_has_avx2()):
+        try:
+            from . import _cpu_avx2 as module
+            return module, "avx2"
+        except ImportError:  # an install built without the AVX2 variant (non-x86 compilers)
+            if want == "avx2":
+                raise
+    from . import _cpu_base as module
+    return module, "baseline"
+
+
+_module, BUILD = _choose()
+globals().update({k: v for k, v in vars(_module).items() if not k.startswith("__")})
