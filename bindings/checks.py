@@ -104,13 +104,23 @@ def _xp(x):
 # re-allocating them through malloc made glibc return the memory to the kernel and fault it back in, page by
 # page, on every step (4100 page faults per step at 4x224x224x3, 30 ms instead of 18 ms; measured with
 # getrusage). A buffer is handed out again only when no array uses it any more, which its reference count
-# tells exactly: the pool's list entry, and the two references _take_buffer's scan itself holds.
+# tells exactly: an unused buffer has only the pool's list entry plus what the scan itself holds, which
+# _unused_refcount measures once with the same loop (the count differs between CPython versions).
 _POOL_MIN_BYTES = 1 << 18  # smaller arrays come from numpy's own allocator
 _POOL_MAX_PER_SIZE = 8
 _POOL_MAX_BYTES = 1 << 28  # at most 256 MiB kept for reuse in all
 _pool = {}
 _pool_bytes = [0]
 _pool_lock = threading.Lock()
+
+
+def _unused_refcount():
+    bufs = [np.empty(1, dtype=np.uint8)]
+    for raw in bufs:  # the same loop as in _take_buffer
+        return sys.getrefcount(raw)
+
+
+_UNUSED_REFCOUNT = _unused_refcount()
 
 
 def _take_buffer(nbytes):
@@ -121,7 +131,7 @@ def _take_buffer(nbytes):
     with _pool_lock:
         bufs = _pool.setdefault(size, [])
         for raw in bufs:
-            if sys.getrefcount(raw) == 3:  # the list, `raw`, getrefcount's argument: nobody else
+            if sys.getrefcount(raw) == _UNUSED_REFCOUNT:  # no array or view uses it
                 return raw
         raw = np.empty(size, dtype=np.uint8)
         if len(bufs) < _POOL_MAX_PER_SIZE and _pool_bytes[0] + size <= _POOL_MAX_BYTES:
