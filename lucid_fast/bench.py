@@ -52,8 +52,8 @@ def _interleaved_median_ms(fns, reps, warmup=3, block=1):
     times = [[] for _ in fns]
     r = 0
     while min(len(t) for t in times) < reps:
-        for k in range(len(fns)):  # the order rotates each round: no variant always runs first
-            k = (k + r) % len(fns)
+        for j in range(len(fns)):  # the order rotates each round: no variant always runs first
+            k = (j + r) % len(fns)
             for _ in range(min(block, reps - len(times[k]))):
                 t0 = time.perf_counter()
                 fns[k]()
@@ -160,9 +160,10 @@ def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=40, out=sys.stdout)
 
     rng = np.random.default_rng(0)
     tv_weight = 1e-3
+    intra = tf.config.threading.get_intra_op_parallelism_threads() or "auto"
     print(f"# image-side step: fft_image -> to_valid_rgb -> standard transforms (fwd) -> adjoints + TV + Adam; "
-          f"median of {reps}, timed in alternating blocks of 10, kernels: {_cpu_build()}, threads: TF intra={tf.config.threading.get_intra_op_parallelism_threads() or 'auto'}, "
-          f"cpus={os.cpu_count()}", file=out)
+          f"median of {reps}, timed in alternating blocks of 10, kernels: {_cpu_build()}, "
+          f"threads: TF intra={intra}, cpus={os.cpu_count()}", file=out)
     print(f"{'size':>5} {'batch':>5} {'lucid_fast ms':>14} {'TF ms':>9} {'speedup':>8}", file=out)
     rows = []
     for s in sizes:

@@ -105,7 +105,8 @@ def bench(model_name, layer, channel, configs, steps, out):
     adapter = models.load_model(model_name)
     layer = adapter.resolve(layer)
     print(f"# render on {adapter.name}, objective {layer}:{channel}, median step time over {steps} steps "
-          f"(after {WARMUP_STEPS} warm-up steps each), the three timed in alternation; rss = process high-water mark", file=out)
+          f"(after {WARMUP_STEPS} warm-up steps each), the three timed in alternation; "
+          f"rss = process high-water mark", file=out)
     print(f"{'size':>5} {'batch':>5} {'lucid_fast ms':>14} {'TF2 Lucid ms':>13} {'floor ms':>9} "
           f"{'vs TF2':>7} {'vs floor':>9} {'rss MB':>7}", file=out)
     rows = []

@@ -2,8 +2,8 @@
 //
 // Pixels go in blocks (color_fwd_block / color_adj_block): the linear stage pixel by pixel, then the squash
 // as one flat `omp simd` loop over the block's values (lf_sigmoid vectorizes on the CPU), then, for the
-// adjoint, the transposed linear stage from a per-thread scratch buffer. Each block stays in cache between the passes; each output value is written by exactly one
-// thread.
+// adjoint, the transposed linear stage from a per-thread scratch buffer. Each block stays in cache between
+// the passes; each output value is written by exactly one thread.
 #include "lucid_fast/color.h"
 #include "color_cpu.h"
 
@@ -12,32 +12,36 @@
 namespace {
 constexpr lf_idx kColorBlockPixels = 1024;  // small enough for a block to stay in L1/L2 between the passes
 
-// The per-pixel linear passes. For RGB with decorrelation the channel count is made a compile-time constant
-// (q.c = 3 after inlining), which lets GCC unroll the channel loops and vectorize across pixels.
-void linear_fwd_block(const ColorParams& p, const float* x, float* t, lf_idx i0, lf_idx i1) {
+// Calls f(q) with q = p, except that for RGB with decorrelation the channel count becomes a compile-time
+// constant (q.c = 3 after inlining), which lets GCC unroll the channel loops and vectorize across pixels.
+template <class F>
+void with_rgb_constant(const ColorParams& p, F f) {
     if (p.c == 3 && p.decorrelate) {
         ColorParams q = p;
         q.c = 3;
         q.decorrelate = 1;
-        for (lf_idx i = i0; i < i1; ++i) color_linear_fwd_elem(q, x, t, i);
+        f(q);
     } else {
-        for (lf_idx i = i0; i < i1; ++i) color_linear_fwd_elem(p, x, t, i);
+        f(p);
     }
 }
 
-void linear_adj_block(const ColorParams& p, const float* grad_t, float* grad_x, lf_idx i0, lf_idx i1) {
-    if (p.c == 3 && p.decorrelate) {
-        ColorParams q = p;
-        q.c = 3;
-        q.decorrelate = 1;
-        for (lf_idx i = i0; i < i1; ++i) color_linear_adj_elem(q, grad_t, grad_x, i);
-    } else {
-        for (lf_idx i = i0; i < i1; ++i) color_linear_adj_elem(p, grad_t, grad_x, i);
-    }
+// The per-pixel linear passes over pixels [0, npix).
+void linear_fwd_block(const ColorParams& p, const float* x, float* t, lf_idx npix) {
+    with_rgb_constant(p, [&](const ColorParams& q) {
+        for (lf_idx i = 0; i < npix; ++i) color_linear_fwd_elem(q, x, t, i);
+    });
 }
+
+void linear_adj_block(const ColorParams& p, const float* grad_t, float* grad_x, lf_idx npix) {
+    with_rgb_constant(p, [&](const ColorParams& q) {
+        for (lf_idx i = 0; i < npix; ++i) color_linear_adj_elem(q, grad_t, grad_x, i);
+    });
+}
+
 // One block of npix pixels, run by the calling thread. The adjoint needs scratch for npix * c floats.
 void color_fwd_block(const ColorParams& p, const float* x, float* y, lf_idx npix) {
-    linear_fwd_block(p, x, y, 0, npix);  // y holds t until squashed
+    linear_fwd_block(p, x, y, npix);  // y holds t until squashed
     const lf_idx m = npix * p.c;
     if (p.sigmoid) {
 #pragma omp simd
@@ -50,7 +54,7 @@ void color_fwd_block(const ColorParams& p, const float* x, float* y, lf_idx npix
 
 void color_adj_block(const ColorParams& p, const float* x, const float* grad_y, float* grad_x, lf_idx npix,
                      float* scratch) {
-    linear_fwd_block(p, x, scratch, 0, npix);  // scratch holds t, then grad_t
+    linear_fwd_block(p, x, scratch, npix);  // scratch holds t, then grad_t
     const lf_idx m = npix * p.c;
     if (p.sigmoid) {
 #pragma omp simd
@@ -59,7 +63,7 @@ void color_adj_block(const ColorParams& p, const float* x, const float* grad_y, 
 #pragma omp simd
         for (lf_idx k = 0; k < m; ++k) scratch[k] = color_squash_adj(p, scratch[k], grad_y[k]);
     }
-    linear_adj_block(p, scratch, grad_x, 0, npix);
+    linear_adj_block(p, scratch, grad_x, npix);
 }
 
 }  // namespace
