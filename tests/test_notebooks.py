@@ -37,3 +37,30 @@ def test_notebook_runs(path, tmp_path):
 
 def test_there_are_notebooks():
     assert NOTEBOOKS, "notebooks/ holds no notebook"
+
+
+def test_full_run_tool_restates_the_header_and_strips_only_tf_noise():
+    """notebooks/run_full.py (which makes the committed outputs) rewrites the cap paragraph and drops
+    TensorFlow's start-up lines, keeping every other output."""
+    import importlib.util
+
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is a test dependency")
+    spec = importlib.util.spec_from_file_location("run_full", os.path.join(ROOT, "notebooks", "run_full.py"))
+    run_full = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_full)
+    v4 = nbformat.v4
+    nb = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Title\n\n*Outputs below were produced with steps capped at 96*.\n\nMore text."),
+        v4.new_code_cell("x = 1", outputs=[
+            v4.new_output("stream", name="stderr", text="WARNING: All log messages before absl::InitializeLog()"
+                          " is called are written to STDERR\nI0000 00:00:1 cudart_stub.cc:31] no GPU\n"),
+            v4.new_output("stream", name="stderr", text="I0000 00:00:1 cudart_stub.cc:31] no GPU\nreal warning\n"),
+            v4.new_output("stream", name="stdout", text="objective 1.0 -> 9.0\n")]),
+    ])
+    run_full._restate_header(nb, 12.4)
+    run_full._strip_tf_noise(nb)
+    paras = nb.cells[0].source.split("\n\n")
+    assert paras[0] == "# Title" and paras[2] == "More text."
+    assert paras[1].startswith("*Outputs below come from a full run") and "(12 min" in paras[1]
+    outs = nb.cells[1].outputs
+    assert [o.text for o in outs] == ["real warning\n", "objective 1.0 -> 9.0\n"]
