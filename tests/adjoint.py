@@ -40,3 +40,22 @@ def finite_difference_test(f, grad, x, v, eps=1e-3, tol=None, what=""):
     rel = abs(fd - an) / max(abs(fd), abs(an), 1e-12)
     assert rel < tol, f"{what}: finite differences {fd:.6g} vs analytic {an:.6g} (rel {rel:.3g})"
     return rel
+
+
+def graph_finite_difference_test(graph, rng, rtol, eps=1e-2):
+    """A ParamGraph's backward equals central differences of the random linear functional <graph(), w>,
+    along a random direction for every parameter (a parameter the output does not depend on must get none)."""
+    w = rng.normal(size=graph.output.shape).astype(np.float32)
+    graph.forward()
+    grads = graph.backward(w)
+    for p in graph.params:
+        d = rng.normal(size=p.shape).astype(np.float32)
+        base = p.value.copy()
+        p.value[...] = base + eps * d
+        fp = float(np.sum(graph.forward().astype(np.float64) * w))
+        p.value[...] = base - eps * d
+        fm = float(np.sum(graph.forward().astype(np.float64) * w))
+        p.value[...] = base
+        fd = (fp - fm) / (2 * eps)
+        an = float(np.sum(grads[p].astype(np.float64) * d)) if p in grads else 0.0
+        assert abs(fd - an) <= rtol * max(abs(fd), abs(an), 1e-3), f"{p.name}: fd {fd:.6g} vs backward {an:.6g}"

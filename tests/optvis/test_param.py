@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from lucid_fast import ops
+from adjoint import graph_finite_difference_test
 from lucid_fast.optvis import param
 
 
@@ -55,21 +56,7 @@ def test_graph_backward_matches_finite_differences(rng):
     graph.initialize(np.random.default_rng(3))
     for p in graph.params:
         p.value[...] = rng.normal(0, 0.5, p.shape)
-    w = rng.normal(size=node.shape).astype(np.float32)
-    graph.forward()
-    grads = graph.backward(w)
-    for p in graph.params:
-        d = rng.normal(size=p.shape).astype(np.float32)
-        base = p.value.copy()
-        eps = 1e-2
-        p.value[...] = base + eps * d
-        fp = float(np.sum(graph.forward().astype(np.float64) * w))
-        p.value[...] = base - eps * d
-        fm = float(np.sum(graph.forward().astype(np.float64) * w))
-        p.value[...] = base
-        fd = (fp - fm) / (2 * eps)
-        an = float(np.sum(grads[p].astype(np.float64) * d))
-        assert abs(fd - an) <= 2e-2 * max(abs(fd), abs(an), 1e-3), f"{p.name}: fd {fd:.6g} vs backward {an:.6g}"
+    graph_finite_difference_test(graph, rng, rtol=2e-2)
 
 
 def test_initialization_is_seeded():

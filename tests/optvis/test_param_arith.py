@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from adjoint import graph_finite_difference_test
 from lucid_fast.optvis import param
 from lucid_fast.optvis.param.core import Param
 from tolerances import TOL
@@ -77,21 +78,7 @@ def test_arith_backward_matches_finite_differences(rng):
     graph.initialize(np.random.default_rng(5))
     for p in graph.params:
         p.value[...] = rng.normal(0, 0.5, p.shape)
-    w = rng.normal(size=node.shape).astype(np.float32)
-    graph.forward()
-    grads = graph.backward(w)
-    for p in graph.params:
-        d = rng.normal(size=p.shape).astype(np.float32)
-        base = p.value.copy()
-        eps = 1e-2
-        p.value[...] = base + eps * d
-        fp = float(np.sum(graph.forward().astype(np.float64) * w))
-        p.value[...] = base - eps * d
-        fm = float(np.sum(graph.forward().astype(np.float64) * w))
-        p.value[...] = base
-        fd = (fp - fm) / (2 * eps)
-        an = float(np.sum(grads[p].astype(np.float64) * d))
-        assert abs(fd - an) <= TOL["fd"] * max(abs(fd), abs(an), 1e-3), f"{p.name}: fd {fd:.6g} vs backward {an:.6g}"
+    graph_finite_difference_test(graph, rng, rtol=TOL["fd"])
 
 
 def test_array_times_node_is_a_node(rng):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from adjoint import assert_close, dot_product_test
+from adjoint import assert_close, dot_product_test, graph_finite_difference_test
 from lucid_fast.optvis import objectives, param, render
 from lucid_fast.recipes import batch_nodes as bn
 from lucid_fast.recipes import image_interpolation_params as ip
@@ -16,24 +16,6 @@ def _graph(node, seed=0, scale=0.5):
     for p in g.params:  # non-trivial values (the 0.01 init makes every term nearly zero)
         p.value[...] = r.normal(0, scale, p.shape)
     return g
-
-
-def _fd_check(g, rng, eps=1e-2):
-    """The graph's backward equals central differences of a random linear functional, for every leaf."""
-    w = rng.normal(size=g.output.shape).astype(np.float32)
-    g.forward()
-    grads = g.backward(w)
-    for p in g.params:
-        d = rng.normal(size=p.shape).astype(np.float32)
-        base = p.value.copy()
-        p.value[...] = base + eps * d
-        fp = float(np.sum(g.forward().astype(np.float64) * w))
-        p.value[...] = base - eps * d
-        fm = float(np.sum(g.forward().astype(np.float64) * w))
-        p.value[...] = base
-        fd = (fp - fm) / (2 * eps)
-        an = float(np.sum(grads[p].astype(np.float64) * d)) if p in grads else 0.0
-        assert abs(fd - an) <= 1e-2 * max(abs(fd), abs(an), 1e-3), f"{p.name}: fd {fd:.6g} vs backward {an:.6g}"
 
 
 # ---- linear_weights / interpolate_batch --------------------------------------------------------------------
@@ -102,7 +84,7 @@ def test_lowres_tensor_interpolates_the_batch(rng):
     ref = tf.image.resize(leaf.value, shape[1:3], method="bilinear").numpy()
     ref = tf.image.resize(ref.reshape(2, -1)[None, :, :, None], (5, ref[0].size)).numpy()[0, :, :, 0]
     assert_close(out, ref.reshape(shape), "fwd", "lowres_tensor with batch interpolation")
-    _fd_check(g, rng)
+    graph_finite_difference_test(g, rng, rtol=1e-2)
     # batch 1 and full batch are param.lowres_tensor's cases
     assert bn.lowres_tensor(shape, (1, 4, 3, 3)).shape == shape
     assert bn.lowres_tensor(shape, (5, 4, 3, 3), offset=True).shape == shape
@@ -182,7 +164,7 @@ def test_basis_gradients_reach_the_shared_parameters(basis_graph, rng):
 
 def test_basis_backward_is_the_gradient(rng):
     g = _graph(ip.multi_interpolation_basis(2, 3, 8))
-    _fd_check(g, rng)
+    graph_finite_difference_test(g, rng, rtol=1e-2)
 
 
 def _item_weights(n, m):
