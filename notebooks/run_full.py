@@ -5,8 +5,8 @@ committed with them.
 
 For each notebook: runs it with nbclient (the LUCID_FAST_NOTEBOOK_* caps removed from the environment),
 replaces the paragraph that states the cap used for the committed outputs, and drops TensorFlow's start-up
-log lines (absl, CUDA probing, CPU-feature notes) from the stderr outputs. A notebook that fails is left as
-it was.
+log lines (absl, CUDA probing, CPU-feature notes) from the stderr outputs and nbclient's per-cell execution
+timestamps. A notebook that fails is left as it was.
 """
 import os
 import re
@@ -49,6 +49,12 @@ def _strip_tf_noise(nb):
         cell.outputs = kept
 
 
+def _strip_execution_metadata(nb):
+    """Drops the per-cell execution timestamps nbclient records: they change on every run and say nothing."""
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+
+
 def run(path):
     import nbclient
     import nbformat
@@ -65,6 +71,7 @@ def run(path):
     minutes = (time.time() - t0) / 60
     _restate_header(nb, minutes)
     _strip_tf_noise(nb)
+    _strip_execution_metadata(nb)
     nbformat.write(nb, path)
     return minutes
 

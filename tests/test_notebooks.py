@@ -57,10 +57,14 @@ def test_full_run_tool_restates_the_header_and_strips_only_tf_noise():
             v4.new_output("stream", name="stderr", text="I0000 00:00:1 cudart_stub.cc:31] no GPU\nreal warning\n"),
             v4.new_output("stream", name="stdout", text="objective 1.0 -> 9.0\n")]),
     ])
+    nb.cells[1].metadata["execution"] = {"iopub.status.idle": "2026-11-28T17:49:21.537628Z"}
+    nb.cells[1].metadata["tags"] = ["keep"]
     run_full._restate_header(nb, 12.4)
     run_full._strip_tf_noise(nb)
+    run_full._strip_execution_metadata(nb)
     paras = nb.cells[0].source.split("\n\n")
     assert paras[0] == "# Title" and paras[2] == "More text."
     assert paras[1].startswith("*Outputs below come from a full run") and "(12 min" in paras[1]
     outs = nb.cells[1].outputs
     assert [o.text for o in outs] == ["real warning\n", "objective 1.0 -> 9.0\n"]
+    assert nb.cells[1].metadata == {"tags": ["keep"]}
