@@ -35,6 +35,31 @@ def _low_size(op, name, value, full):
     return value
 
 
+def _run(direction, xp_name, src, full_shape, low_shape):
+    """Runs the forward ("fwd": low -> full, a gather) or the adjoint ("adj": full -> low, a scatter into a
+    zeroed buffer on the GPU; the CPU driver owns its output) on the source array's device."""
+    n, ho, wo, c = full_shape
+    n_low, h_low, w_low, c_low = low_shape
+    scale_y, scale_x = _scales((h_low, w_low), (ho, wo))
+    dst_shape = full_shape if direction == "fwd" else low_shape
+    if xp_name == "numpy":
+        from . import _cpu
+
+        dst = checks.empty_aligned(dst_shape)
+        getattr(_cpu, "upsample_" + direction)(src, dst, scale_y, scale_x)
+        return dst
+    import cupy
+
+    from . import cupy_module
+
+    dst = (cupy.empty if direction == "fwd" else cupy.zeros)(dst_shape, dtype=cupy.float32)
+    p = cupy_module.params_struct(UPSAMPLE_PARAMS_DTYPE, n=n, ho=ho, wo=wo, c=c, n_low=n_low, h_low=h_low,
+                                  w_low=w_low, c_low=c_low, scale_y=scale_y, scale_x=scale_x)
+    npix = n * ho * wo
+    cupy_module.launch("lf_upsample_" + direction, npix, (p, src, dst, np.int64(npix)))
+    return dst
+
+
 def upsample_bilinear(x_low, out_hw, batch=None, channels=None):
     """Resizes an NHWC tensor bilinearly, as TF2 ``tf.image.resize(x, out_hw, "bilinear")``.
 
@@ -70,23 +95,7 @@ def upsample_bilinear(x_low, out_hw, batch=None, channels=None):
     ho, wo = check_hw(op, "out_hw", out_hw)
     n = _broadcast_size(op, "batch", batch, n_low, "batch")
     c = _broadcast_size(op, "channels", channels, c_low, "channel count")
-    scale_y, scale_x = _scales((h_low, w_low), (ho, wo))
-    if xp_name == "numpy":
-        from . import _cpu
-
-        out = checks.empty_aligned((n, ho, wo, c))
-        _cpu.upsample_fwd(x_low, out, scale_y, scale_x)
-        return out
-    import cupy
-
-    from . import cupy_module
-
-    out = cupy.empty((n, ho, wo, c), dtype=cupy.float32)
-    p = cupy_module.params_struct(UPSAMPLE_PARAMS_DTYPE, n=n, ho=ho, wo=wo, c=c, n_low=n_low, h_low=h_low,
-                                  w_low=w_low, c_low=c_low, scale_y=scale_y, scale_x=scale_x)
-    npix = n * ho * wo
-    cupy_module.launch("lf_upsample_fwd", npix, (p, x_low, out, np.int64(npix)))
-    return out
+    return _run("fwd", xp_name, x_low, (n, ho, wo, c), (n_low, h_low, w_low, c_low))
 
 
 def upsample_bilinear_adjoint(grad_out, low_hw, low_batch=None, low_channels=None):
@@ -115,21 +124,5 @@ def upsample_bilinear_adjoint(grad_out, low_hw, low_batch=None, low_channels=Non
     h_low, w_low = check_hw(op, "low_hw", low_hw)
     n_low = _low_size(op, "low_batch", low_batch, n)
     c_low = _low_size(op, "low_channels", low_channels, c)
-    scale_y, scale_x = _scales((h_low, w_low), (ho, wo))
-    if xp_name == "numpy":
-        from . import _cpu
-
-        grad_low = checks.empty_aligned((n_low, h_low, w_low, c_low))
-        _cpu.upsample_adj(grad_out, grad_low, scale_y, scale_x)
-        return grad_low
-    import cupy
-
-    from . import cupy_module
-
-    grad_low = cupy.zeros((n_low, h_low, w_low, c_low), dtype=cupy.float32)
-    p = cupy_module.params_struct(UPSAMPLE_PARAMS_DTYPE, n=n, ho=ho, wo=wo, c=c, n_low=n_low, h_low=h_low,
-                                  w_low=w_low, c_low=c_low, scale_y=scale_y, scale_x=scale_x)
-    npix = n * ho * wo
-    cupy_module.launch("lf_upsample_adj", npix, (p, grad_out, grad_low, np.int64(npix)))
-    return grad_low
+    return _run("adj", xp_name, grad_out, (n, ho, wo, c), (n_low, h_low, w_low, c_low))
 

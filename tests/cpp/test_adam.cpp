@@ -5,16 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "lucid_fast/adam.h"
-
-static int failures = 0;
-
-static void check(bool ok, const char* what, double a, double b) {
-    if (!ok) {
-        std::printf("FAIL %s: %.9g vs %.9g\n", what, a, b);
-        ++failures;
-    }
-}
 
 static AdamParams make_params(int t, double lr, double b1, double b2, double eps, float sign) {
     AdamParams p;

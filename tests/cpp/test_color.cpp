@@ -5,16 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "lucid_fast/color.h"
-
-static int failures = 0;
-
-static void check(bool ok, const char* what, double a, double b) {
-    if (!ok) {
-        std::printf("FAIL %s: %.9g vs %.9g\n", what, a, b);
-        ++failures;
-    }
-}
 
 // Lucid's color_correlation_svd_sqrt / its largest column norm (computed here, independently of Python).
 static ColorParams make_params(int c, int decorrelate, int sigmoid) {

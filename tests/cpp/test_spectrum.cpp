@@ -5,16 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "lucid_fast/spectrum.h"
-
-static int failures = 0;
-
-static void check(bool ok, const char* what, double a, double b) {
-    if (!ok) {
-        std::printf("FAIL %s: %.9g vs %.9g\n", what, a, b);
-        ++failures;
-    }
-}
 
 static const double kPi = 3.14159265358979323846;
 static const float kOutScale = 0.25f;  // FFT_IMAGE_OUTPUT_SCALE

@@ -8,26 +8,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "check.h"
 #include "lucid_fast/upsample.h"
 #include "upsample_cpu.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            std::printf(__VA_ARGS__);                      \
-            std::printf("\n");                             \
-            ++failures;                                    \
-        }                                                  \
-    } while (0)
-
-static unsigned long long lcg_state = 987654321;
-static float uniform() {  // in [-1, 1)
-    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((lcg_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
-}
+static Lcg rng(987654321);
 
 static UpsampleParams params(int n, int ho, int wo, int c, int n_low, int h_low, int w_low, int c_low) {
     UpsampleParams p;
@@ -62,8 +47,8 @@ static void test_dot_product(int n, int n_low, int c, int c_low, int h_low, int 
     const UpsampleParams p = params(n, ho, wo, c, n_low, h_low, w_low, c_low);
     std::vector<float> x((size_t)n_low * h_low * w_low * c_low), y((size_t)n * ho * wo * c), ax(y.size());
     std::vector<float> aty(x.size(), 0.0f);
-    for (float& v : x) v = uniform();
-    for (float& v : y) v = uniform();
+    for (float& v : x) v = rng.uniform();
+    for (float& v : y) v = rng.uniform();
     for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_fwd_pix(p, x.data(), ax.data(), i);
     for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) upsample_adj_pix(p, y.data(), aty.data(), i);
     double lhs = 0.0, rhs = 0.0;

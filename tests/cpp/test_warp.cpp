@@ -8,26 +8,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "check.h"
 #include "lucid_fast/warp.h"
 #include "warp_cpu.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            std::printf(__VA_ARGS__);                      \
-            std::printf("\n");                             \
-            ++failures;                                    \
-        }                                                  \
-    } while (0)
-
-static unsigned long long lcg_state = 12345;
-static float uniform() {  // in [-1, 1)
-    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (float)((lcg_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
-}
+static Lcg rng(12345);
 
 static WarpParams params(int n, int h, int w, int c, int ho, int wo, int mode, float fill) {
     WarpParams p;
@@ -104,8 +89,8 @@ static void test_dot_product(int mode, int n, int c) {
                             -0.7f, 0.6f, 5.2f, -0.5f, -0.9f, 6.3f};   // item 2: flipped
     WarpParams p = params(n, h, w, c, ho, wo, mode, 0.0f);
     std::vector<float> x(n * h * w * c), y(n * ho * wo * c), ax(y.size()), aty(x.size(), 0.0f);
-    for (float& v : x) v = uniform();
-    for (float& v : y) v = uniform();
+    for (float& v : x) v = rng.uniform();
+    for (float& v : y) v = rng.uniform();
     for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_fwd_pix(p, mats, x.data(), ax.data(), i);
     for (lf_idx i = 0; i < (lf_idx)n * ho * wo; ++i) warp_adj_pix(p, mats, y.data(), aty.data(), i);
     double lhs = 0.0, rhs = 0.0;
