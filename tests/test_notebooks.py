@@ -41,7 +41,7 @@ def test_there_are_notebooks():
 
 def test_full_run_tool_restates_the_header_and_strips_only_tf_noise():
     """notebooks/run_full.py (which makes the committed outputs) rewrites the cap paragraph and drops
-    TensorFlow's start-up lines, keeping every other output."""
+    TensorFlow's start-up lines and the execution timestamps, keeping every other output and metadata entry."""
     import importlib.util
 
     nbformat = pytest.importorskip("nbformat", reason="nbformat is a test dependency")
