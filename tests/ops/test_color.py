@@ -6,46 +6,11 @@ import tensorflow as tf
 
 from adjoint import assert_close, dot_product_test, finite_difference_test
 from lucid_fast import ops
+from tf_reference import LUCID_MAX_NORM, LUCID_MEAN, LUCID_SVD_SQRT, to_valid_rgb_reference
 
 # (batch, h, w, channels): batch 1 and > 1, odd and even h and w, C in {1, 2, 3, 4} (and 5).
 SHAPES = [(1, 5, 7, 3), (2, 6, 4, 4), (3, 7, 9, 1), (2, 4, 5, 2), (1, 8, 6, 5)]
 MODES = [(True, True), (True, False), (False, True), (False, False)]  # (decorrelate, sigmoid)
-
-# Lucid param/color.py, restated for the reference.
-LUCID_SVD_SQRT = np.asarray([[0.26, 0.09, 0.02],
-                             [0.27, 0.00, -0.05],
-                             [0.27, -0.09, 0.03]]).astype("float32")
-LUCID_MAX_NORM = np.max(np.linalg.norm(LUCID_SVD_SQRT, axis=0))
-LUCID_MEAN = [0.48, 0.46, 0.41]
-
-
-@tf.custom_gradient
-def constrain_l_inf_reference(u_t):
-    """Lucid unit_balls.constrain_L_inf with its custom gradient, for the gradient of a MAXIMIZED objective:
-    straight-through, except zero where |u| >= 1 and the ascent step (along the gradient) points outward."""
-    def grad(grad_t):
-        at_edge_t = tf.greater_equal(tf.abs(u_t), 1.0)
-        outward_t = tf.greater(u_t * grad_t, 0.0)
-        return tf.where(tf.logical_and(at_edge_t, outward_t), tf.zeros_like(grad_t), grad_t)
-
-    return u_t / tf.maximum(1.0, tf.abs(u_t)), grad
-
-
-def to_valid_rgb_reference(x_t, decorrelate, sigmoid):
-    """Lucid param/color.py to_valid_rgb on the first three channels (when C >= 3); the rest only squashed."""
-    if decorrelate and x_t.shape[-1] >= 3:
-        rgb_t = x_t[..., :3]
-        flat_t = tf.matmul(tf.reshape(rgb_t, [-1, 3]), (LUCID_SVD_SQRT / LUCID_MAX_NORM).T)
-        rgb_t = tf.reshape(flat_t, tf.shape(rgb_t))
-        if not sigmoid:
-            rgb_t += LUCID_MEAN
-        t_t = tf.concat([rgb_t, x_t[..., 3:]], -1)
-    else:
-        t_t = x_t
-    if sigmoid:
-        return tf.nn.sigmoid(t_t)
-    return constrain_l_inf_reference(2 * t_t - 1) / 2 + 0.5
-
 
 def test_color_constants_are_lucids():
     np.testing.assert_array_equal(ops.COLOR_CORRELATION_SVD_SQRT, LUCID_SVD_SQRT)

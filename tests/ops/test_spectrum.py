@@ -5,32 +5,11 @@ import tensorflow as tf
 
 from adjoint import assert_close, dot_product_test
 from lucid_fast import ops
+from tf_reference import fft_image_reference, lucid_rfft2d_freqs
 
 # (batch, channels, h, w): batch 1 and > 1, odd and even h and w, C in {1, 3, 4}.
 SHAPES = [(1, 3, 8, 8), (2, 1, 7, 9), (3, 4, 6, 5), (1, 4, 9, 6), (2, 3, 5, 7), (1, 1, 1, 4), (2, 3, 4, 2)]
 SPECTRUM_SD = 0.1  # keeps image values O(1), where the float32 tolerances of tests/tolerances.py apply
-
-
-def lucid_rfft2d_freqs(h, w):
-    """Lucid param/spatial.py rfft2d_freqs, restated."""
-    fy = np.fft.fftfreq(h)[:, None]
-    if w % 2 == 1:
-        fx = np.fft.fftfreq(w)[: w // 2 + 2]
-    else:
-        fx = np.fft.fftfreq(w)[: w // 2 + 1]
-    return np.sqrt(fx * fx + fy * fy)
-
-
-def fft_image_reference(spectrum_t, h, w, decay_power=1.0):
-    """Lucid param/spatial.py fft_image from its variable on, in TF2 (complex, scale, irfft2d, NHWC, crop, /4)."""
-    freqs = lucid_rfft2d_freqs(h, w)
-    scale = 1.0 / np.maximum(freqs, 1.0 / max(w, h)) ** decay_power
-    scale *= np.sqrt(w * h)
-    spectrum_c_t = tf.complex(spectrum_t[0], spectrum_t[1])
-    scaled_spectrum_t = scale * spectrum_c_t
-    image_t = tf.transpose(tf.signal.irfft2d(scaled_spectrum_t), (0, 2, 3, 1))
-    image_t = image_t[:, :h, :w, :]
-    return image_t / 4.0
 
 
 def random_spectrum(rng, b, c, h, w):

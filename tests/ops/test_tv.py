@@ -5,13 +5,9 @@ import tensorflow as tf
 
 from adjoint import assert_close, finite_difference_test
 from lucid_fast import ops
+from tf_reference import tv_reference
 
 SHAPES = [(1, 5, 7, 1), (2, 8, 6, 3), (3, 7, 9, 4), (1, 1, 6, 3), (2, 6, 1, 4)]
-
-
-def tv_reference(x_t):
-    """Lucid's objectives.total_variation on the input."""
-    return tf.reduce_sum(tf.image.total_variation(x_t))
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -7,6 +7,7 @@ import tensorflow as tf
 from adjoint import assert_close, dot_product_test
 from lucid_fast import ops
 from lucid_fast._bindings import _cpu, op_upsample
+from tf_reference import upsample_reference_t
 
 # (low shape (Nl, h, w, Cl), out (H, W), batch N or None, channels C or None)
 CASES = [
@@ -18,14 +19,6 @@ CASES = [
     ((2, 7, 5, 3), (4, 3), None, None),       # downsampling (same formula, no antialias)
     ((1, 1, 1, 3), (3, 4), None, None),       # a single pixel
 ]
-
-
-def upsample_reference_t(x_low_t, out_hw, batch=None, channels=None):
-    """Lucid's lowres_tensor the TF2 way: resize the low-res tensor, then broadcast batch/channels of size 1."""
-    y_t = tf.image.resize(x_low_t, out_hw, method="bilinear")
-    n = batch or x_low_t.shape[0]
-    c = channels or x_low_t.shape[3]
-    return tf.broadcast_to(y_t, (n, *out_hw, c))
 
 
 def _out_shape(low_shape, out_hw, batch, channels):

@@ -14,6 +14,7 @@ import tensorflow as tf
 from adjoint import assert_close, dot_product_test
 from lucid_fast import ops
 from lucid_fast._bindings import _cpu, op_warp
+from tf_reference import edge_to_index, tf_pad_then_v3, tf_projective_v3, tf_warp_reference_t
 
 PAD_MODES = ["constant", "reflect", "symmetric", "edge"]
 # (N, H, W, C, Ho, Wo): batch 1 and 3, odd and even sizes, output smaller/larger than input, C in {1, 3, 4}.
@@ -23,21 +24,6 @@ CASES = [
     (2, 7, 9, 4, 6, 6),
     (3, 6, 5, 3, 8, 4),
 ]
-
-
-def _h3(m):
-    """(..., 2, 3) -> (..., 3, 3) float64."""
-    m = np.asarray(m, dtype=np.float64)
-    out = np.zeros(m.shape[:-2] + (3, 3))
-    out[..., :2, :] = m
-    out[..., 2, 2] = 1.0
-    return out
-
-
-def edge_to_index(mats_edge):
-    """Edge-convention (N, 2, 3) -> TF's index-convention (N, 3, 3): T(-0.5) A T(0.5)."""
-    s = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
-    return np.linalg.inv(s) @ _h3(mats_edge) @ s
 
 
 def random_matrices(rng, n, in_hw, out_hw, max_angle=0.5, shift=2.0):
@@ -52,86 +38,6 @@ def random_matrices(rng, n, in_hw, out_hw, max_angle=0.5, shift=2.0):
         t = c_in - lin @ c_out + rng.uniform(-shift, shift, size=2)
         mats.append(np.concatenate([lin, t[:, None]], axis=1))
     return np.asarray(mats, dtype=np.float32)
-
-
-def tf_projective_v3(images_np, mats_edge, out_hw, fill_value=0.0, fill_mode="CONSTANT"):
-    """ImageProjectiveTransformV3 (BILINEAR) with the edge-convention matrices converted to TF's convention."""
-    flat = edge_to_index(mats_edge).reshape(-1, 9)[:, :8].astype(np.float32)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.constant(images_np), transforms=tf.constant(flat), output_shape=tf.constant(out_hw, tf.int32),
-        fill_value=tf.constant(fill_value, tf.float32), interpolation="BILINEAR", fill_mode=fill_mode).numpy()
-
-
-def source_coords(mats_edge, out_hw):
-    """Continuous input index coordinates (u, v), each (N, Ho, Wo) float64, of every output pixel."""
-    ho, wo = out_hw
-    ii, jj = np.meshgrid(np.arange(ho) + 0.5, np.arange(wo) + 0.5, indexing="ij")
-    m = np.asarray(mats_edge, dtype=np.float64)
-    u = m[:, 0, 0, None, None] * jj + m[:, 0, 1, None, None] * ii + m[:, 0, 2, None, None] - 0.5
-    v = m[:, 1, 0, None, None] * jj + m[:, 1, 1, None, None] * ii + m[:, 1, 2, None, None] - 0.5
-    return u, v
-
-
-def needed_margin(mats_edge, in_hw, out_hw):
-    """Pad width that puts every bilinear tap of the warp inside the padded image."""
-    u, v = source_coords(mats_edge, out_hw)
-    lo = min(np.floor(u).min(), np.floor(v).min())
-    hi_u, hi_v = np.floor(u).max() + 1 - (in_hw[1] - 1), np.floor(v).max() + 1 - (in_hw[0] - 1)
-    return int(max(0, -lo, hi_u, hi_v)) + 1
-
-
-def tf_pad_t(x_t, margin, mode, fill=0.0):
-    """Pads H and W by `margin` the TF way: tf.pad (repeated, for reflect/symmetric beyond one image size)
-    or, for "edge", a gather of clamped indices."""
-    if mode == "constant":
-        return tf.pad(x_t, [(0, 0), (margin, margin), (margin, margin), (0, 0)], constant_values=fill)
-    if mode == "edge":
-        for axis in (1, 2):
-            size = x_t.shape[axis]
-            x_t = tf.gather(x_t, np.clip(np.arange(-margin, size + margin), 0, size - 1), axis=axis)
-        return x_t
-    # tf.pad pads at most size - 1 (REFLECT) or size (SYMMETRIC); padding again by whole steps continues the
-    # periodic mirror extension, because every intermediate edge is then a mirror axis.
-    for axis in (1, 2):
-        left = margin
-        while left > 0:
-            size = x_t.shape[axis]
-            step = min(left, size - 1 if mode == "reflect" else size)
-            paddings = [(0, 0)] * 4
-            paddings[axis] = (step, step)
-            x_t = tf.pad(x_t, paddings, mode=mode.upper())
-            left -= step
-    return x_t
-
-
-def tf_pad_then_v3(images_np, mats_edge, out_hw, mode):
-    """tf.pad(mode) with a margin covering every tap, then ImageProjectiveTransformV3 with the shifted matrix."""
-    h, w = images_np.shape[1:3]
-    margin = needed_margin(mats_edge, (h, w), out_hw)
-    padded = tf_pad_t(tf.constant(images_np), margin, mode).numpy()
-    shifted = np.asarray(mats_edge, dtype=np.float64).copy()
-    shifted[:, :, 2] += margin  # input coordinates of the padded image
-    return tf_projective_v3(padded, shifted, out_hw, fill_value=123.0)  # the fill must never be read
-
-
-def tf_warp_reference_t(x_t, mats_edge, out_hw, mode="constant", fill=0.0):
-    """The warp as differentiable TF ops: pad by a margin covering every tap, then a bilinear tf.gather_nd."""
-    n, h, w, _ = x_t.shape
-    margin = needed_margin(mats_edge, (h, w), out_hw)
-    xp_t = tf_pad_t(x_t, margin, mode, fill)
-    u, v = source_coords(mats_edge, out_hw)
-    u, v = u + margin, v + margin
-    x0, y0 = np.floor(u), np.floor(v)
-    fx, fy = (u - x0)[..., None], (v - y0)[..., None]
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    b = np.broadcast_to(np.arange(n)[:, None, None], x0.shape)
-
-    def tap(yy, xx):
-        return tf.gather_nd(xp_t, np.stack([b, yy, xx], axis=-1))
-
-    wts = [((1 - fy) * (1 - fx)), ((1 - fy) * fx), (fy * (1 - fx)), (fy * fx)]
-    taps = [tap(y0, x0), tap(y0, x0 + 1), tap(y0 + 1, x0), tap(y0 + 1, x0 + 1)]
-    return tf.add_n([tf.constant(wt.astype(np.float32)) * t for wt, t in zip(wts, taps)])
 
 
 def _case(rng, case):

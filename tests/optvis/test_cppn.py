@@ -10,6 +10,7 @@ from lucid_fast.optvis import objectives, param, render
 from lucid_fast.optvis.param.cppn import (_TRUNC_STD, composite_activation, composite_activation_unbiased,
                                           coordinate_grid, relu_normalized)
 from test_render import channel_mean, tiny_keras
+from tf_reference import reference_cppn
 from tolerances import TOL
 
 
@@ -22,25 +23,6 @@ def _initialized(node, seed=0):
 def _randomize(node, rng, scale=0.5):
     """Random weights everywhere (the output layer starts at zero, which would hide most of the network)."""
     node.set_weights([w + rng.normal(0.0, scale, w.shape).astype(np.float32) for w in node.get_weights()])
-
-
-def reference_cppn(weights, width, num_layers, activation, normalize, batch=1):
-    """The CPPN written the Lucid way: a meshgrid of coordinates, 1x1 tf.nn.conv2d layers, instance norm over
-    the spatial axes, a sigmoid output; all items of the batch share the weights."""
-    r = 3.0 ** 0.5
-    coord_range = tf.linspace(-r, r, width)
-    y, x = tf.meshgrid(coord_range, coord_range, indexing="ij")
-    net = tf.stack([tf.stack([x, y], -1)] * batch, 0)
-    k = 0
-    for _ in range(num_layers):
-        net = tf.nn.conv2d(net, weights[k][None, None], 1, "VALID") + weights[k + 1]
-        k += 2
-        if normalize:
-            mean, var = tf.nn.moments(net, axes=[1, 2], keepdims=True)
-            net = (net - mean) / tf.sqrt(var + 1e-6) + weights[k]
-            k += 1
-        net = activation(net)
-    return tf.sigmoid(tf.nn.conv2d(net, weights[k][None, None], 1, "VALID") + weights[k + 1])
 
 
 CONFIGS = {
