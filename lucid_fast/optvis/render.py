@@ -211,8 +211,21 @@ class VisSession:
         return step
 
     # ---- the step -------------------------------------------------------------------------------
-    def step(self):
-        """One optimization step; returns the objective (evaluated before the update, as Lucid reports it)."""
+    def compute_gradients(self):
+        """The objective and its gradients for one step, without updating anything.
+
+        Draws the step's random transforms (and the alpha background) from the run's generator, as
+        :meth:`step` does, and runs the whole step up to the optimizer: parameterization forward, warp,
+        the tf.function (model and objective), the warp adjoint, d/dx_raw, native terms, parameterization
+        backward. :meth:`step` is this followed by the Adam update, so tests can read the exact gradient a
+        step applies.
+
+        Returns:
+            (loss, grads): the objective (evaluated before any update) and ``{node: gradient}`` of the
+            objective (to maximize) for every native :class:`~lucid_fast.optvis.param.Param` it depends on
+            (float32 arrays) and, for every TF stage (:class:`~lucid_fast.optvis.param.TFParam`), the list of
+            its variables' gradients (also kept on the node for its ascent step).
+        """
         x_raw = self.graph.forward()
         x_pre, saved = x_raw, None
         if self.chain.collapse is not None:
@@ -242,6 +255,14 @@ class VisSession:
             raise FloatingPointError(f"the objective or its gradient is not finite at step {self.step_count} "
                                      f"(objective = {loss}); the image before this step is kept")
         grads = self.graph.backward(grad_raw)
+        for node in self.graph.tf_params:
+            if node.grads is not None:
+                grads[node] = list(node.grads)
+        return loss, grads
+
+    def step(self):
+        """One optimization step; returns the objective (evaluated before the update, as Lucid reports it)."""
+        loss, grads = self.compute_gradients()
         self.step_count += 1
         opt = self.optimizer
         for p in self.graph.params:
