@@ -100,3 +100,22 @@ def test_channel_activation_fn_rejects_bad_requests():
         adapter.channel_activation_fn({"conv_s2": [0.5]})
     with pytest.raises(ValueError, match="unknown layer"):
         adapter.channel_activation_fn({"conv9": [0]})
+
+
+@pytest.mark.parametrize("layer", ["conv_s2", "dense"])
+def test_channel_activation_fn_redirects_the_gradient_of_a_dead_channel(layer):
+    """A channel that no image activates: only the redirected ReLU gives it a gradient, sliced or not."""
+    adapter = _tiny()
+    bias = adapter.model.get_layer(layer).bias
+    bias.assign(tf.tensor_scatter_nd_update(bias, [[1]], [-1e3]))
+    x = tf.constant(np.random.default_rng(0).random((2, 13, 13, 3), np.float32))
+    grads = []
+    for fn in (adapter.channel_activation_fn({layer: [1]}, relu_override=True),
+               lambda x_t: {layer: tf.gather(adapter.activation_fn([layer], relu_override=True)(x_t)[layer], [1],
+                                             axis=-1)}):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(fn(x)[layer])
+        grads.append(tape.gradient(loss, x).numpy())
+    assert np.abs(grads[1]).max() > 0
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6 * np.abs(grads[1]).max())
