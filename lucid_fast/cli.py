@@ -1,8 +1,9 @@
-"""The ``lucid-fast`` command: render, layers, bench.
+"""The ``lucid-fast`` command: render, layers, gallery, bench.
 
     lucid-fast render --model vgg16_hed --objective block4_conv3:100 --size 128 --steps 256 --out out.png
     lucid-fast render --objective block4_conv3:100 --objective block5_conv1:7 --out grid.png   (one batch)
     lucid-fast layers --model vgg16_hed
+    lucid-fast gallery --model vgg16_hed --layers block1_conv2 --size 128 --steps 512 --out gallery/
     lucid-fast bench kernels | render
 """
 import argparse
@@ -60,6 +61,23 @@ def _layers(args):
         print(f"{info.name:40s} {ch:>8s}  {sp}")
 
 
+def _gallery(args):
+    from lucid_fast import gallery
+
+    try:
+        result = gallery.run(args.model, args.layers, args.out, channels=args.channels, size=args.size,
+                             steps=args.steps, batch=args.batch, seed=args.seed, negative=args.negative,
+                             workers=args.workers, scheduler=args.scheduler, site=not args.no_site,
+                             progress=not args.quiet)
+    except gallery.GalleryError as err:
+        print(f"lucid-fast: error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if not args.quiet:
+        print(f"{len(result.committed)} channel(s) rendered, {result.skipped} already done, in "
+              f"{result.wall_time_s:.0f} s; gallery in {result.out}"
+              + (f"; open {result.site}" if result.site else ""))
+
+
 def _bench(args):
     from lucid_fast import bench
 
@@ -88,6 +106,24 @@ def build_parser():
     lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes")
     lay.add_argument("--model", default="vgg16_hed")
     lay.set_defaults(fn=_layers)
+    g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
+                       description="Renders every channel of the layers (K channels per optimization), writes each "
+                                   "one atomically, resumes where a previous run stopped, and builds OUT/site/.")
+    g.add_argument("--model", default="vgg16_hed", help="modelzoo name or model path (every worker must read it)")
+    g.add_argument("--layers", required=True, help="comma-separated layer names, or 'all' (every convolution)")
+    g.add_argument("--channels", default=None, help="e.g. 0:64 or 3,7,10:20 (default: every channel)")
+    g.add_argument("--size", type=int, default=128)
+    g.add_argument("--steps", type=int, default=512)
+    g.add_argument("--batch", type=int, default=None, help="channels per optimization (default 8)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--negative", action="store_true", help="also render each channel's negative optimum")
+    g.add_argument("--out", required=True, help="the gallery directory (resumed if it holds the same job)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="render on a Dask LocalCluster of N processes")
+    where.add_argument("--scheduler", default=None, help="render on an existing Dask cluster (tcp://HOST:PORT)")
+    g.add_argument("--no-site", action="store_true", help="do not (re)build OUT/site/")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(fn=_gallery)
     b = sub.add_parser("bench", help="benchmarks: kernels | kernels-gpu | render")
     b.add_argument("what", choices=["kernels", "kernels-gpu", "render"])
     b.add_argument("rest", nargs=argparse.REMAINDER)

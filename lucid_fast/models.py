@@ -204,6 +204,74 @@ class ModelAdapter:
         """
         raise NotImplementedError
 
+    def channel_activation_fn(self, channels, relu_override=False):
+        """Like :meth:`activation_fn`, for objectives that read only some channels of their layers.
+
+        Args:
+            channels: ``{layer name: channel indices}``; the indices are a sequence of ints or a 1-D int32
+                tensor (its values are not checked, as with ``tf.gather``).
+            relu_override: As in :meth:`activation_fn`.
+
+        Returns:
+            ``f(x_t) -> {name: activation tensor}`` whose values equal
+            ``tf.gather(activation_fn(names)(x_t)[name], indices, axis=-1)``: the listed channels, in the given
+            order, along the last axis. This base version computes the whole layer and gathers; an adapter that
+            can do better (:class:`KerasAdapter`: a convolution or dense layer at the end of the path computes
+            only the listed output channels, which saves that layer's forward and backward work) overrides it.
+            ``f.sliced`` names the layers computed that way.
+
+        Raises:
+            ValueError: an unknown layer, an empty ``channels``, or an int index outside the layer's channels.
+        """
+        names, indices = self._check_channel_request(channels)
+        full = self.activation_fn(names, relu_override=relu_override)
+
+        def activations(x_t):
+            acts = full(x_t)
+            return {n: tf.gather(acts[n], idx, axis=-1) for n, idx in zip(names, indices)}
+
+        activations.layer_names = full.layer_names
+        activations.relu_override = full.relu_override
+        activations.sliced = ()
+        return activations
+
+    def _check_channel_request(self, channels):
+        """``channels`` -> (names, indices): names as given, indices as int lists or int32 tensors."""
+        if not isinstance(channels, dict) or not channels:
+            raise ValueError(f"{self.name}: channels must be a non-empty dict {{layer name: channel indices}}, "
+                             f"got {channels!r}")
+        names, indices = list(channels), []
+        for name in names:
+            canon = self.resolve(name)
+            idx = channels[name]
+            if isinstance(idx, (tf.Tensor, tf.Variable)):
+                if idx.shape.rank != 1 or not idx.dtype.is_integer:
+                    raise ValueError(f"{self.name}: the channels of {name!r} must be a 1-D integer tensor, got "
+                                     f"{idx.dtype.name} of shape {idx.shape}")
+                indices.append(idx)
+                continue
+            try:
+                ok = all(not isinstance(c, bool) and int(c) == c for c in idx)
+                idx = [int(c) for c in idx]
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or not idx:
+                raise ValueError(f"{self.name}: the channels of {name!r} must be a non-empty sequence of ints, "
+                                 f"got {channels[name]!r}")
+            n = self._layer_channel_count(canon)
+            bad = [c for c in idx if c < 0 or (n is not None and c >= n)]
+            if bad:
+                raise ValueError(f"{self.name}: channel(s) {bad} of {name!r} are outside its {n} channels "
+                                 f"(valid: 0..{'n-1' if n is None else n - 1})")
+            indices.append(idx)
+        return names, indices
+
+    def _layer_channel_count(self, canonical):
+        for info in self.layers():
+            if info.name == canonical:
+                return info.channels
+        return None
+
     # -- shared ---------------------------------------------------------------------------------------------------
     def layers(self):
         """The model's taps, in model order, as a list of :class:`LayerInfo` (computed once)."""
@@ -679,6 +747,57 @@ class KerasAdapter(ModelAdapter):
         activations.relu_override = relu_override
         return activations
 
+    def channel_activation_fn(self, channels, relu_override=False):
+        """:meth:`ModelAdapter.channel_activation_fn`, computing only the listed channels where it can.
+
+        A requested layer whose value comes from a plain ``Conv2D`` or ``Dense`` (fused activation ReLU/ReLU6 or
+        none) runs that layer with its kernel and bias sliced to the listed output channels, when nothing else
+        the function computes reads that layer's full output (another requested name with other channels, a
+        later layer). That removes the layer's own forward and input-gradient work for the channels not asked
+        for: on ``vgg16_hed`` the last convolution is most of a step for ``block1_conv2`` and about an eighth
+        for ``block4_conv3``. Other layers are computed whole and gathered.
+        """
+        names, indices = self._check_channel_request(channels)
+        canonical = [self.resolve(n) for n in names]
+        keys = [self._taps[c] for c in canonical]
+        steps = self._needed_steps(keys)
+        consumed = {k for s in steps for k in s.in_keys}
+        by_step = {}  # step index -> positions in names of the taps it produces
+        for pos, key in enumerate(keys):
+            index = self._producer.get(key)
+            if index is not None:
+                by_step.setdefault(index, []).append(pos)
+        sliced = {}  # step index -> channel indices
+        for index, positions in by_step.items():
+            step = self._steps[index]
+            outputs = set(step.out_keys) | ({step.pre_key} if step.mode == "split" else set())
+            same = all(_same_indices(indices[p], indices[positions[0]]) for p in positions)
+            if same and not (outputs & consumed) and _sliceable_layer(step):
+                sliced[index] = indices[positions[0]]
+        sliced_steps = {id(self._steps[i]): idx for i, idx in sliced.items()}
+        sliced_names = tuple(n for n, k in zip(names, keys) if self._producer.get(k) in sliced)
+        relu_override = bool(relu_override)
+        input_key, input_dtype = self._input_key, self._input_dtype
+
+        def activations(x_t):
+            x_raw = self._map_input(x_t)
+            if x_raw.dtype != input_dtype:
+                x_raw = tf.cast(x_raw, input_dtype)
+            values = {input_key: x_raw}
+            for step in steps:
+                idx = sliced_steps.get(id(step))
+                if idx is None:
+                    _run_keras_step(step, values, relu_override)
+                else:
+                    _run_keras_step_sliced(step, values, relu_override, idx)
+            return {n: values[k] if n in sliced_names else tf.gather(values[k], idx, axis=-1)
+                    for n, k, idx in zip(names, keys, indices)}
+
+        activations.layer_names = tuple(canonical)
+        activations.relu_override = relu_override
+        activations.sliced = sliced_names
+        return activations
+
     def _compute_layers(self):
         shapes = dict(self._tap_static)
         static_known = self.image_shape is not None and all(
@@ -722,6 +841,54 @@ def _run_keras_step(step, values, relu_override):
     outputs = tf.nest.flatten(op(*args, **kwargs))
     for key, value in zip(step.out_keys, outputs):
         values[key] = value
+
+
+def _same_indices(a, b):
+    if isinstance(a, list) and isinstance(b, list):
+        return a == b
+    return a is b
+
+
+def _sliceable_layer(step):
+    """A step whose output channels can be computed alone: exactly a Conv2D (one group, channels last) or a
+    Dense with a plain float kernel, called on one tensor, activation fused (ReLU, ReLU6) or none."""
+    keras = _keras()
+    op = step.op
+    if step.mode not in ("call", "split") or len(step.in_keys) != 1 or len(step.out_keys) != 1:
+        return False
+    if step.mode == "split" and step.act_kind not in ("relu", "relu6"):
+        return False
+    if step.mode == "call" and _activation_kind(getattr(op, "activation", None)) != "linear":
+        return False
+    if getattr(op, "lora_enabled", False) or getattr(op, "quantization_mode", None):
+        return False
+    if type(op) is keras.layers.Conv2D:
+        return op.groups == 1 and op.data_format == "channels_last"
+    return type(op) is keras.layers.Dense
+
+
+def _run_keras_step_sliced(step, values, relu_override, idx):
+    """:func:`_run_keras_step` for a :func:`_sliceable_layer` computing only output channels ``idx``: the same
+    keras ops as the layer's ``call``, on the kernel and bias gathered along their output axis."""
+    keras = _keras()
+    op = step.op
+    x = values[step.in_keys[0]]
+    kernel = tf.gather(op.kernel, idx, axis=-1)
+    if isinstance(op, keras.layers.Conv2D):
+        pre = keras.ops.conv(x, kernel, strides=list(op.strides), padding=op.padding,
+                             dilation_rate=op.dilation_rate, data_format=op.data_format)
+    else:
+        pre = keras.ops.matmul(x, kernel)
+    if op.use_bias:
+        pre = keras.ops.add(pre, tf.gather(op.bias, idx))
+    if step.mode == "call":
+        values[step.out_keys[0]] = pre
+        return
+    values[step.pre_key] = pre
+    if step.act_kind == "relu":
+        values[step.out_keys[0]] = redirected_relu(pre) if relu_override else tf.nn.relu(pre)
+    else:
+        values[step.out_keys[0]] = redirected_relu6(pre) if relu_override else tf.nn.relu6(pre)
 
 
 # ---------------------------------------------------------------------------------------------------------------

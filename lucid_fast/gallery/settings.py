@@ -1,0 +1,149 @@
+"""What defines a gallery job: the render settings, the channels to render and how they are grouped into units.
+
+A job is (model, settings). Its results depend on nothing else: a unit (one optimization of up to ``batch``
+images, one per channel) is seeded from the job's seed, the layer name and the unit's channels, so it renders
+the same images whichever process, worker or run renders it, in whatever order.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import zlib
+
+# Channels per optimization (one image per channel). Measured on the 2-core benchmark machine
+# (docs/GALLERY.md, "Choosing K"): per-image step time is flat from K=1 to K=16 on a CPU, so K buys
+# little model time there; K=8 amortizes each step's fixed costs (Python, native image side, dispatch) and
+# each unit's set-up (tracing, ~2 s) over 8 channels, keeps the last-conv slicing cheap (K x K channels), and
+# keeps units small enough to spread a 64-channel layer over 8 workers and to lose little work to a kill.
+DEFAULT_BATCH = 8
+MAX_BATCH = 256
+
+FORMAT = 1  # layout and record format of a gallery directory
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The render settings of a gallery job (every channel of the job is rendered with these).
+
+    Attributes:
+        size: image side in pixels (Lucid's ``param.image(size)``).
+        steps: optimization steps per image.
+        batch: channels rendered together in one optimization (K); part of the settings because the images
+            of a batch share their random transforms, so the grouping changes the pictures.
+        seed: the job's seed (each unit's generator is derived from it, the layer and the unit's channels).
+        negative: also render each channel's negative optimum (the image that minimizes it).
+        fft, decorrelate: Lucid's Fourier parameterization and decorrelated colour (both on by default).
+        transforms: "standard" (Lucid's standard_transforms) or "none".
+        relu_override: Lucid's redirected ReLU gradient for the first 16 steps.
+        learning_rate: Adam's learning rate (Lucid's 0.05).
+    """
+
+    size: int = 128
+    steps: int = 512
+    batch: int = DEFAULT_BATCH
+    seed: int = 0
+    negative: bool = False
+    fft: bool = True
+    decorrelate: bool = True
+    transforms: str = "standard"
+    relu_override: bool = True
+    learning_rate: float = 0.05
+
+    def __post_init__(self):
+        def check_int(name, lo, hi=None):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+                rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+                raise ValueError(f"gallery: {name} must be an int {rng}, got {v!r}")
+
+        check_int("size", 8, 4096)
+        check_int("steps", 1)
+        check_int("batch", 1, MAX_BATCH)
+        check_int("seed", 0, 2**63 - 1)
+        for name in ("negative", "fft", "decorrelate", "relu_override"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"gallery: {name} must be True or False, got {getattr(self, name)!r}")
+        if self.transforms not in ("standard", "none"):
+            raise ValueError(f"gallery: transforms must be 'standard' or 'none', got {self.transforms!r}")
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+            raise ValueError(f"gallery: learning_rate must be a positive number, got {lr!r}")
+        object.__setattr__(self, "learning_rate", float(lr))
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"gallery: unknown settings {unknown} (known: {sorted(known)})")
+        return cls(**d)
+
+    def key(self):
+        """A short stable hash of the settings (names a sprite cache directory)."""
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def differences(self, other):
+        """``["steps: 512 here, 256 there", ...]`` for the fields that differ."""
+        a, b = self.as_dict(), other.as_dict()
+        return [f"{k}: {a[k]!r} vs {b[k]!r}" for k in a if a[k] != b[k]]
+
+
+def unit_seed(seed, layer, channels):
+    """The entropy of a unit's generator: the job seed, the layer name and the unit's channels."""
+    return [int(seed), zlib.crc32(layer.encode("utf-8")), *[int(c) for c in channels]]
+
+
+def plan_units(channels, batch):
+    """Groups a layer's channels into units of up to ``batch``: channel c belongs to block ``c // batch``, and a
+    unit is the requested channels of one block. The grouping depends only on the channel numbers and the
+    batch, never on what is already done, so a resumed job renders exactly the units a fresh one would."""
+    blocks = {}
+    for c in sorted(set(int(c) for c in channels)):
+        blocks.setdefault(c // batch, []).append(c)
+    return [blocks[k] for k in sorted(blocks)]
+
+
+def parse_channels(spec, n_channels, layer="layer"):
+    """Channels of a layer from a spec: None (all), an int, an iterable of ints, or a string of comma-separated
+    items ``"7"``, ``"0:64"``, ``":16"``, ``"100:"``. Ranges follow Python's slices (their end is clipped to the
+    layer, so ``0:512`` on a 64-channel layer means all 64); a single channel outside the layer is an error.
+
+    Returns:
+        A sorted list of distinct channel numbers.
+    """
+    if spec is None:
+        return list(range(n_channels))
+    if isinstance(spec, bool) or not isinstance(spec, (int, str)) and not hasattr(spec, "__iter__"):
+        raise ValueError(f"gallery: channels must be None, an int, ints or a string like '0:64', got {spec!r}")
+    out = set()
+    if isinstance(spec, str):
+        for item in spec.split(","):
+            parts = [p.strip() for p in item.split(":")]
+            if len(parts) > 2 or not all(p == "" or p.isdigit() for p in parts) or parts == [""]:
+                raise ValueError(f"gallery: bad channel item {item!r} in {spec!r}: write N, A:B, :B or A: "
+                                 "with non-negative integers, comma-separated")
+            if len(parts) == 1:
+                out.add(_check_channel(int(parts[0]), n_channels, layer))
+            else:
+                start, stop = (int(p) if p else None for p in parts)
+                out.update(range(n_channels)[slice(start, stop)])
+    else:
+        for c in ([spec] if isinstance(spec, int) else list(spec)):
+            if isinstance(c, bool) or not hasattr(c, "__index__"):
+                raise ValueError(f"gallery: channels must be ints, got {c!r}")
+            out.add(_check_channel(int(c), n_channels, layer))
+    if not out:
+        raise ValueError(f"gallery: the channel spec {spec!r} selects no channel of {layer!r} "
+                         f"({n_channels} channels)")
+    return sorted(out)
+
+
+def _check_channel(c, n, layer):
+    if not 0 <= c < n:
+        raise ValueError(f"gallery: channel {c} is outside {layer!r}'s {n} channels (0..{n - 1})")
+    return c
