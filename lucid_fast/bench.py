@@ -3,6 +3,8 @@
     python -m lucid_fast.bench kernels [--sizes 128 224] [--batches 1 4 16] [--reps 20]
     python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
+    python -m lucid_fast.bench lucid   [--configs 128x1 224x4] [--renders 1]  (the original Lucid 0.3.10, in
+                                       processes of its own: see lucid_fast/bench_lucid.py)
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then
     the warp adjoint + total variation + colour and FFT adjoints + Adam — with lucid_fast's kernels, versus the
@@ -243,11 +245,17 @@ def main(argv=None):
     r.add_argument("--channel", type=int, default=100)
     r.add_argument("--configs", nargs="+", default=["128x1", "224x4"], help="SIZExBATCH")
     r.add_argument("--steps", type=int, default=30)
+    from lucid_fast import bench_lucid
+
+    bench_lucid.add_arguments(sub.add_parser("lucid", help="against the original Lucid 0.3.10 (see bench_lucid)"))
     args = p.parse_args(argv)
     if args.what == "kernels":
         bench_kernels(args.sizes, args.batches, args.reps)
     elif args.what == "kernels-gpu":
         bench_kernels_gpu(args.sizes, args.batches, args.reps)
+    elif args.what == "lucid":
+        args.configs = bench_lucid.parse_configs(args.configs)
+        bench_lucid.bench_lucid(args)
     else:
         configs = [tuple(int(v) for v in c.split("x")) for c in args.configs]
         bench_render(args.model, args.layer, args.channel, configs, args.steps)
