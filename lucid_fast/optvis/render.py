@@ -12,7 +12,6 @@ TensorFlow does; it is traced once per (model, objective, shape) and run with no
 """
 import math
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -118,7 +117,9 @@ class VisSession:
         self._check_channels()
         self._moments = {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape)) for p in self.graph.params}
         self.native_terms = tuple(getattr(self.objective, "native_terms", ()))
+        self._layer_channels = {}
         self.layers = self._discover_layers()
+        self.slice_channels = True  # compute only the channels the objective declares it reads (see _channel_slices)
         self._step_fns = {}
         self._act_fn = None
         self._act_names = ()
@@ -142,16 +143,48 @@ class VisSession:
     def _raw_spec(self):
         return self.tf.TensorSpec(list(self.image_shape), self.tf.float32)
 
-    def _make_T(self, acts, x_raw_t, x_t):
+    def _make_T(self, acts, x_raw_t, x_t, slices=None):
+        slices = slices or {}
+
         def T(name):
             name = _strip(name)
             if name == "input":
                 return x_raw_t
             if name == "input_transformed":
                 return x_t
-            return acts[self.model.resolve(name)]
+            canon = self.model.resolve(name)
+            if canon in slices and len(slices[canon]) < self._layer_channels[canon]:
+                return _expand_channels(self.tf, acts[canon], slices[canon], self._layer_channels[canon])
+            return acts[canon]
 
         return T
+
+    def _channel_slices(self):
+        """``{layer: channels}`` for every layer the objective reads, when it declares which channels of each
+        (``Objective.channel_reads``): the model computes only these where it can
+        (``ModelAdapter.channel_activation_fn``) and ``T(layer)`` gives zeros for the others. Empty when the
+        objective's reads are unknown or do not cover every layer it reads, when a layer's channel count is
+        unknown, when no layer would lose a channel, or when ``slice_channels`` is off."""
+        reads = getattr(self.objective, "channel_reads", None)
+        if not self.slice_channels or not reads:
+            return {}
+        declared = {}
+        for layer, chans in reads.items():
+            if layer in ("input", "input_transformed"):
+                continue
+            canon = self.model.resolve(layer)
+            declared[canon] = declared.get(canon, frozenset()) | frozenset(chans)
+        if not set(self.layers) <= set(declared):
+            return {}
+        out = {}
+        for canon in self.layers:
+            count = self._layer_channels.get(canon)
+            if count is None or not all(-count <= c < count for c in declared[canon]):
+                return {}
+            out[canon] = tuple(sorted({c % count for c in declared[canon]}))
+        if all(len(chans) == self._layer_channels[canon] for canon, chans in out.items()):
+            return {}
+        return out
 
     def _discover_layers(self):
         """Finds the layers the objective reads by tracing it once (graph only, nothing runs)."""
@@ -166,7 +199,10 @@ class VisSession:
                 canon = self.model.resolve(name)
                 if canon not in seen:
                     seen.append(canon)
-                return self.model.activation_fn([canon], relu_override=False)(x_t)[canon]
+                acts_t = self.model.activation_fn([canon], relu_override=False)(x_t)[canon]
+                if acts_t.shape.rank:
+                    self._layer_channels[canon] = acts_t.shape[-1]
+                return acts_t
 
             return T
 
@@ -189,7 +225,13 @@ class VisSession:
         if fn is not None:
             return fn
         tf = self.tf
-        act_fn = self.model.activation_fn(list(self.layers), relu_override=override) if self.layers else None
+        slices = self._channel_slices()
+        act_fn = None
+        if slices:
+            act_fn = self.model.channel_activation_fn({c: list(slices[c]) for c in self.layers},
+                                                      relu_override=override)
+        elif self.layers:
+            act_fn = self.model.activation_fn(list(self.layers), relu_override=override)
         objective, tf_fns = self.objective, self.chain.tf_fns
 
         @tf.function(input_signature=[self._model_input_spec(), self._raw_spec()], autograph=False)
@@ -201,7 +243,8 @@ class VisSession:
                 for f in tf_fns:
                     x_in_t = f(x_in_t)
                 acts = act_fn(x_in_t) if act_fn is not None else {}
-                loss_t = tf.convert_to_tensor(objective.tf_part(self._make_T(acts, x_raw_t, x_in_t)), tf.float32)
+                loss_t = tf.convert_to_tensor(objective.tf_part(self._make_T(acts, x_raw_t, x_in_t, slices)),
+                                              tf.float32)
                 loss_t = tf.reshape(loss_t, [])
             grad_x_t, grad_raw_t = tape.gradient(loss_t, [x_t, x_raw_t],
                                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
@@ -303,32 +346,45 @@ class VisSession:
         return self.activations(name)
 
 
+def _expand_channels(tf, acts_t, channels, count):
+    """Sliced activations (``acts_t[..., k]`` is channel ``channels[k]``) as the whole layer's ``count``
+    channels, zeros for the others: one channel by padding (its gradient is a slice), several by a gather."""
+    if len(channels) == 1:
+        c = channels[0]
+        return tf.pad(acts_t, [[0, 0]] * (acts_t.shape.rank - 1) + [[c, count - c - 1]])
+    index = np.full(count, len(channels), np.int32)
+    index[list(channels)] = np.arange(len(channels), dtype=np.int32)
+    padded_t = tf.concat([acts_t, tf.zeros_like(acts_t[..., :1])], axis=-1)
+    return tf.gather(padded_t, index, axis=-1)
+
+
 def make_vis_T(model, objective_f, param_f=None, optimizer=None, transforms=None, relu_gradient_override=True,
                seed=None):
     """Builds a :class:`VisSession` (Lucid's make_vis_T, without TF1 sessions)."""
     return VisSession(model, objective_f, param_f, optimizer, transforms, relu_gradient_override, seed)
 
 
-class _Progress:
-    def __init__(self, total, enabled, stream=None):
-        self.total, self.enabled, self.stream = total, enabled, stream or sys.stderr
-        self.t0 = time.perf_counter()
-        self.last = 0.0
+def _in_notebook():
+    """True inside a Jupyter kernel (where a widget progress bar can show)."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
-    def update(self, i, loss, force=False):
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if not force and now - self.last < 0.5 and i + 1 < self.total:
-            return
-        self.last = now
-        frac = (i + 1) / self.total
-        bar = "#" * int(30 * frac)
-        rate = (i + 1) / max(now - self.t0, 1e-9)
-        self.stream.write(f"\r[{bar:<30}] {i + 1}/{self.total} objective {loss:10.4g}  {rate:6.1f} steps/s")
-        if i + 1 >= self.total or force:
-            self.stream.write("\n")
-        self.stream.flush()
+
+def _progress_bar(total, enabled):
+    """A tqdm bar over the render's steps (a widget in Jupyter when ipywidgets is installed, else text on
+    stderr), or None when disabled."""
+    if not enabled:
+        return None
+    from tqdm import std
+
+    bar_cls = std.tqdm
+    if _in_notebook():
+        try:
+            import ipywidgets  # noqa: F401  (tqdm's widget needs it; without it the text bar is used)
+            from tqdm.notebook import tqdm as bar_cls
+        except ImportError:
+            pass
+    return bar_cls(total=total, desc="render_vis", unit="step", mininterval=0.5, dynamic_ncols=True)
 
 
 def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None, thresholds=(512,),
@@ -347,7 +403,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         relu_gradient_override: Lucid's redirected ReLU gradient for the first 16 steps.
         seed: seeds every random choice (initialization and transforms): same seed, same machine, same
             images.
-        progress: a progress bar on stderr (defaults to ``verbose``).
+        progress: a tqdm progress bar (defaults to ``verbose``): on stderr, or a widget in Jupyter.
         print_objectives: extra objectives whose values are printed at thresholds.
 
     Returns:
@@ -359,13 +415,15 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         raise ValueError(f"render_vis: thresholds must be non-negative step counts, got {thresholds}")
     vis = make_vis_T(model, objective_f, param_f, optimizer, transforms, relu_gradient_override, seed)
     n_steps = thresholds[-1] + 1
-    bar = _Progress(n_steps, verbose if progress is None else progress)
+    bar = _progress_bar(n_steps, verbose if progress is None else progress)
     images = []
     i = -1
     try:
         for i in range(n_steps):
             loss = vis.step()
-            bar.update(i, loss)
+            if bar is not None:
+                bar.set_postfix_str(f"objective {loss:.4g}", refresh=False)
+                bar.update(1)
             if i in thresholds:
                 img = vis.image()
                 images.append(img)
@@ -377,6 +435,9 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     except FloatingPointError as err:
         warnings.warn(f"render_vis: stopped: {err}")
         images.append(vis.image())
+    finally:
+        if bar is not None:
+            bar.close()
     return images
 
 

@@ -573,3 +573,65 @@ def test_gradient_ascent(tiny_model, name):
     # and ascent beats descent (some objectives, e.g. -diversity, start near a minimum and rise either way)
     _, end_descent = gradient_ascent_values(make(), tiny_model, lr=-0.1, **kwargs)
     assert end_descent < end, (start, end, end_descent)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Channel reads: which channels of which layers an objective declares it depends on
+
+
+def test_channel_reads_declarations_and_algebra():
+    assert obj.channel("conv", 2).channel_reads == {"conv": {2}}
+    assert obj.channel("conv:0", -1, batch=1).channel_reads == {"conv": {-1}}
+    assert obj.neuron("conv", 3, x=1, y=2).channel_reads == {"conv": {3}}
+    assert obj.channel_interpolate("conv", 1, "dense", 4).channel_reads == {"conv": {1}, "dense": {4}}
+    assert obj.channel_interpolate("conv", 1, "conv", 4).channel_reads == {"conv": {1, 4}}
+    assert obj.total_variation().channel_reads == {}
+    for unknown in (obj.deepdream("conv"), obj.direction("conv", np.ones(6)), obj.L1(),
+                    obj.as_objective(lambda T: T("conv")[..., 0])):
+        assert unknown.channel_reads is None
+    per_image = sum(obj.channel("conv", c, batch=b) for b, c in enumerate([5, 1, 5]))
+    assert per_image.channel_reads == {"conv": {1, 5}}
+    mixed = 2 * obj.channel("conv", 0) - 1e-3 * obj.total_variation() + obj.neuron("dense", 6) / 4
+    assert mixed.channel_reads == {"conv": {0}, "dense": {6}}
+    assert (-mixed).channel_reads == mixed.channel_reads
+    assert (obj.channel("conv", 0) * obj.channel("conv", 3)).channel_reads == {"conv": {0, 3}}
+    assert (obj.channel("conv", 0) + obj.deepdream("conv")).channel_reads is None
+    assert (obj.channel("conv", 0) * obj.deepdream("conv")).channel_reads is None
+    with pytest.raises(TypeError, match="channel_reads"):
+        Objective(lambda T: 0.0, channel_reads=["conv"])
+    with pytest.raises(TypeError, match="int channel"):
+        Objective(lambda T: 0.0, channel_reads={"conv": [1.5]})
+
+
+DECLARING = {
+    "channel": lambda: obj.channel("conv", 4),
+    "channel_batch": lambda: obj.channel("conv", -2, batch=1),
+    "neuron": lambda: obj.neuron("conv", 1, x=2, y=1),
+    "neuron_dense": lambda: obj.neuron("dense", 5),
+    "channel_interpolate": lambda: obj.channel_interpolate("conv", 0, "dense", 3),
+    "per_image_sum": lambda: sum(obj.channel("conv", c, batch=b) for b, c in enumerate([3, 0, 3])),
+    "algebra": lambda: 3 * obj.channel("conv", 2) - obj.neuron("dense", 0) / 2 - 0.1 * obj.total_variation(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECLARING))
+def test_declared_channel_reads_are_all_an_objective_depends_on(acts, rng, name):
+    """Replacing every channel an objective does not declare by noise changes neither its value nor its
+    gradient: the declaration is what the engine may rely on to compute only those channels."""
+    objective = DECLARING[name]()
+    reads = objective.channel_reads
+    noisy = dict(acts)
+    for layer, chans in reads.items():
+        n_ch = acts[layer].shape[-1]
+        keep = np.zeros(n_ch, bool)
+        keep[[c % n_ch for c in chans]] = True
+        noisy[layer] = np.where(keep, acts[layer], rng.normal(size=acts[layer].shape) * 10).astype(np.float32)
+        assert not np.array_equal(noisy[layer], acts[layer])
+    for layer in reads:
+        v, g = value_and_grad(objective, acts, layer)
+        v_noisy, g_noisy = value_and_grad(objective, noisy, layer)
+        assert v_noisy == pytest.approx(v, rel=1e-6)
+        np.testing.assert_allclose(g_noisy, g, rtol=1e-6, atol=1e-7)
+        n_ch = acts[layer].shape[-1]
+        unread = [c for c in range(n_ch) if c not in {r % n_ch for r in reads[layer]}]
+        assert not np.any(g[..., unread])

@@ -172,6 +172,10 @@ def ref_channel(layer, n):
     return lambda acts, x_raw, x_in: tf.reduce_mean(acts[layer][..., n])
 
 
+def ref_channel_item(layer, n, b):
+    return lambda acts, x_raw, x_in: tf.reduce_mean(acts[layer][b:b + 1, ..., n])
+
+
 def ref_tv(weight, batch=None):
     def f(acts, x_raw, x_in):
         x = x_raw if batch is None else x_raw[batch:batch + 1]
@@ -228,6 +232,13 @@ REF_DEAD = ref_sum(ref_channel("conv2", 0), ref_scaled(-1.0, ref_channel("conv2"
 # relu3 channel 2 is dead (the standalone ReLU layer); a pre-relu tap reads conv1 before its ReLU.
 OBJ_RELU3 = objectives.channel("relu3", 2) + 0.1 * objectives.channel("conv1_pre_relu", 1)
 REF_RELU3 = ref_sum(ref_channel("relu3", 2), ref_scaled(0.1, ref_channel("conv1_pre_relu", 1)))
+# Objectives whose declared channel reads let the engine compute only some channels of the last convolution
+# (ModelAdapter.channel_activation_fn): a channel per image (conv2's dead channel 0 for image 0, channel 5 for
+# image 1: two channels computed, the rest zeros), and one channel of a linear 1x1 convolution.
+OBJ_PER_IMAGE = objectives.channel("conv2", 0, batch=0) + 2.0 * objectives.channel("conv2", 5, batch=1)
+REF_PER_IMAGE = ref_sum(ref_channel_item("conv2", 0, 0), ref_scaled(2.0, ref_channel_item("conv2", 5, 1)))
+SLICED = {"fft_sliced_per_image": {"conv2": (0, 5)}, "fft_sliced_one_channel": {"conv3": (4,)},
+          "fft_standard_override": {"conv2": (0, 1), "conv1": (2,)}}
 
 
 def user_flip_tint(x_t):
@@ -326,6 +337,12 @@ CONFIGS = {
     # fft + decorrelated colour, Lucid's standard chain (constant fill 0.5), native TV, override on
     "fft_standard_override": Config(param_fft, ref_fft, STANDARD, OBJ_DEAD - TV_W * objectives.total_variation(),
                                     ref_sum(REF_DEAD, ref_tv(-TV_W))),
+    # only the channels the objective reads are computed (SLICED), with and without the override
+    "fft_sliced_per_image": Config(param_fft, ref_fft, STANDARD, OBJ_PER_IMAGE - TV_W * objectives.total_variation(),
+                                   ref_sum(REF_PER_IMAGE, ref_tv(-TV_W)), seed=6),
+    "fft_sliced_one_channel": Config(param_fft, ref_fft, STANDARD,
+                                     objectives.channel("conv3", 4) - TV_W * objectives.total_variation(),
+                                     ref_sum(ref_channel("conv3", 4), ref_tv(-TV_W)), override=False, seed=7),
     # the same with the override off, and after the override's 16 steps
     "fft_standard_no_override": Config(param_fft, ref_fft, STANDARD,
                                        OBJ_DEAD - TV_W * objectives.total_variation(),
@@ -434,6 +451,20 @@ def test_step_gradient_matches_autodiff(name, tiny):
         # the configuration exercises the override: without it, the reference gradient is far off
         _, plain = run_reference(cfg, weights, values, engine_transforms, False)
         assert max(max_rel_err(p, r) for p, r in zip(plain, ref)) > 100 * STEP_RTOL
+
+
+@pytest.mark.parametrize("name", sorted(SLICED))
+def test_step_computes_only_the_declared_channels(name, tiny):
+    """The configurations above whose objectives declare their channel reads do run sliced (so their gradient
+    test covers the sliced path): conv2 and conv3 are the last convolutions, computed for those channels only;
+    conv1 feeds conv2, so it is computed whole and its channel gathered."""
+    model, _ = tiny
+    cfg = CONFIGS[name]
+    vis = render.make_vis_T(model, cfg.objective, param_f=cfg.param_f, transforms=build_transforms(cfg.transforms),
+                            seed=cfg.seed)
+    assert vis._channel_slices() == SLICED[name]
+    act_fn = vis.model.channel_activation_fn({k: list(v) for k, v in SLICED[name].items()})
+    assert set(act_fn.sliced) == {k for k in SLICED[name] if k != "conv1"}
 
 
 def test_step_applies_the_computed_gradient(tiny):
