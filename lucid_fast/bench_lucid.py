@@ -17,7 +17,9 @@ at once, driven over pipes by this process. Start-up is timed one process at a t
 to the end of its first step (imports, model loading, graph building or tracing, the first step), and the
 ``--warmup`` steps after it (they include a compilation of oneDNN primitives for each new input size the random
 scale draws). Then ``--steps`` steps of each are timed in alternating blocks of ``--block`` (the order rotating),
-so both see the same machine; the medians and their ratio are printed. Last, ``--renders`` whole renders per
+so both see the same machine; the medians and their ratio are printed, for wall time and for CPU time (the
+process's, all threads: what the step costs in core-seconds, less disturbed by other jobs than wall time, but
+it also counts threads that spin while they wait). Last, ``--renders`` whole renders per
 library, alternating: a fresh process renders ``thresholds=(512,)`` (513 steps) at 128 px and writes a PNG
 (Lucid: ``render_vis`` + ``lucid.misc.io.save``; lucid_fast: the ``lucid-fast render`` command); the time is
 process start to exit.
@@ -161,12 +163,13 @@ def _worker(args):
         cmd = line.split()
         if not cmd or cmd[0] == "quit":
             break
-        times, losses = [], []
+        times, cpu, losses = [], [], []
         for _ in range(int(cmd[1])):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             losses.append(step())
             times.append(time.perf_counter() - t0)
-        _report(event="steps", times=times, losses=losses)
+            cpu.append(time.process_time() - c0)
+        _report(event="steps", times=times, cpu=cpu, losses=losses)
 
 
 def _render_lucid(args):
@@ -254,7 +257,8 @@ def bench_steps(args, frozen, log, out):
           f"alternating blocks of {args.block} after {args.warmup} warm-up steps; {os.cpu_count()} CPUs, "
           f"{_load_average()}", file=out)
     print(f"{'size':>5} {'batch':>5} {'Lucid ms':>9} {'lucid_fast ms':>14} {'speedup':>8}   "
-          f"{'to 1st step s (Lucid / lf)':>27} {'warm-up s (Lucid / lf)':>23}", file=out, flush=True)
+          f"{'to 1st step s (Lucid / lf)':>27} {'warm-up s (Lucid / lf)':>23} {'CPU ms/step (Lucid / lf)':>27}",
+          file=out, flush=True)
     rows = []
     for k, (size, batch) in enumerate(args.configs):
         order = tools if k % 2 == 0 else tools[::-1]
@@ -262,25 +266,31 @@ def bench_steps(args, frozen, log, out):
         try:
             for tool in order:  # started one at a time: start-up is timed without the other competing
                 procs[tool], start[tool] = _start(tool, size, batch, args, frozen, log, args.warmup)
-            times = {t: [] for t in tools}
+            times, cpu = {t: [] for t in tools}, {t: [] for t in tools}
             r = 0
             while min(len(v) for v in times.values()) < args.steps:
                 for j in range(2):
                     tool = order[(j + r) % 2]
                     n = min(args.block, args.steps - len(times[tool]))
                     if n > 0:
-                        times[tool] += procs[tool].steps(n)["times"]
+                        reply = procs[tool].steps(n)
+                        times[tool] += reply["times"]
+                        cpu[tool] += reply["cpu"]
                 r += 1
         finally:
             for p in procs.values():
                 p.close()
         ms = {t: 1000.0 * statistics.median(times[t]) for t in tools}
+        cpu_ms = {t: 1000.0 * statistics.median(cpu[t]) for t in tools}
         row = dict(size=size, batch=batch, lucid_ms=ms["lucid"], lucid_fast_ms=ms["lucid_fast"],
-                   speedup=ms["lucid"] / ms["lucid_fast"], start=start)
+                   speedup=ms["lucid"] / ms["lucid_fast"], lucid_cpu_ms=cpu_ms["lucid"],
+                   lucid_fast_cpu_ms=cpu_ms["lucid_fast"], cpu_ratio=cpu_ms["lucid"] / cpu_ms["lucid_fast"],
+                   start=start, times=times, cpu=cpu)
         rows.append(row)
         print(f"{size:>5} {batch:>5} {ms['lucid']:>9.1f} {ms['lucid_fast']:>14.1f} {row['speedup']:>7.2f}x   "
               f"{start['lucid']['to_first_step_s']:>12.1f} / {start['lucid_fast']['to_first_step_s']:<12.1f}"
-              f"{start['lucid'].get('warmup_s', 0):>10.1f} / {start['lucid_fast'].get('warmup_s', 0):<10.1f}",
+              f"{start['lucid'].get('warmup_s', 0):>10.1f} / {start['lucid_fast'].get('warmup_s', 0):<10.1f}"
+              f"{cpu_ms['lucid']:>9.0f} / {cpu_ms['lucid_fast']:<9.0f}{row['cpu_ratio']:>5.2f}x",
               file=out, flush=True)
     return rows
 
@@ -317,6 +327,99 @@ def bench_renders(args, frozen, log, out, workdir):
     return dict(lucid_s=med["lucid"], lucid_fast_s=med["lucid_fast"], runs=secs)
 
 
+def _high_frequency(img):
+    """Mean absolute difference between neighbouring pixels (both axes): the high-frequency energy of
+    notebooks/feature-visualization/regularization.ipynb. ``img``: (..., H, W, C)."""
+    import numpy as np
+
+    img = np.asarray(img, np.float64)
+    return float(np.abs(np.diff(img, axis=-3)).mean() + np.abs(np.diff(img, axis=-2)).mean())
+
+
+def _evaluate(args):
+    """Objective and high-frequency energy of saved final images, each image as it is (untransformed, at its
+    own size), on lucid_fast's vgg16_hed (the weights Lucid's frozen graph holds)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from lucid_fast import models
+
+    adapter = models.load_model(args.model)
+    act = tf.function(adapter.activation_fn([args.layer]))
+    for spec in args.files:
+        path, _, channel = spec.rpartition(":")
+        img = np.load(path).astype(np.float32)
+        img = img[None] if img.ndim == 3 else img
+        value = float(act(tf.constant(img))[args.layer].numpy()[..., int(channel)].mean())
+        _report(path=path, objective=value, hf=_high_frequency(img))
+
+
+def bench_preset_race(args, frozen, log, out, workdir):
+    """The fast preset against Lucid's default 512 steps: per channel, a whole Lucid render and a whole
+    ``lucid-fast render --preset fast``, alternating, each a fresh process timed from start to PNG; then both
+    final images are evaluated the same way (the channel's mean activation on the untransformed 128 px image,
+    and its high-frequency energy)."""
+    import numpy as np
+
+    print(f"# fast preset vs Lucid's defaults: {args.layer}:<channel>, param.image({args.render_size}); Lucid "
+          f"render_vis thresholds=({args.render_steps},) vs lucid-fast render --preset fast; each a fresh "
+          f"process, start to PNG, alternating; objective = the channel's mean on the final untransformed "
+          f"image; HF = mean |neighbour difference|; {_load_average()}", file=out, flush=True)
+    rows = []
+    for k, channel in enumerate(args.preset_race):
+        row = {"channel": channel}
+        for tool in (("lucid", "fast") if k % 2 == 0 else ("fast", "lucid")):
+            png = os.path.join(workdir, f"race_{tool}_{channel}.png")
+            if tool == "lucid":
+                cmd = [sys.executable, "-m", "lucid_fast.bench_lucid", "_render_lucid", "--frozen", frozen,
+                       "--layer", args.layer, "--channel", str(channel), "--size", str(args.render_size),
+                       "--render-steps", str(args.render_steps), "--out", png, "--save-npy"]
+            else:
+                cmd = [sys.executable, "-m", "lucid_fast", "render", "--model", args.model, "--objective",
+                       f"{args.layer}:{channel}", "--size", str(args.render_size), "--preset", "fast",
+                       "--seed", str(channel), "--quiet", "--save-npy", "--out", png]
+            t0 = time.time()
+            subprocess.run(cmd, check=True, stdout=log, stderr=log, env=_worker_env())
+            row[f"{tool}_s"] = time.time() - t0
+            row[f"{tool}_npy"] = os.path.splitext(png)[0] + ".npy"
+        rows.append(row)
+        print(f"  channel {channel}: Lucid {row['lucid_s']:.0f} s, fast preset {row['fast_s']:.0f} s", file=out,
+              flush=True)
+    files = [f"{r[t + '_npy']}:{r['channel']}" for r in rows for t in ("lucid", "fast")]
+    proc = subprocess.run([sys.executable, "-m", "lucid_fast.bench_lucid", "_evaluate", "--layer", args.layer,
+                           "--model", args.model, "--files", *files], check=True, stdout=subprocess.PIPE,
+                          stderr=log, text=True, env=_worker_env())
+    scores = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            rec = json.loads(line[len(MARK):])
+            scores[rec["path"]] = rec
+    print(f"{'channel':>8} {'Lucid obj':>10} {'fast obj':>9} {'obj ratio':>10} {'Lucid s':>8} {'fast s':>7} "
+          f"{'time ratio':>11} {'Lucid HF':>9} {'fast HF':>8} {'HF ratio':>9}", file=out)
+    for r in rows:
+        lo, fo = scores[r["lucid_npy"]], scores[r["fast_npy"]]
+        r.update(lucid_obj=lo["objective"], fast_obj=fo["objective"], lucid_hf=lo["hf"], fast_hf=fo["hf"],
+                 obj_ratio=fo["objective"] / lo["objective"], time_ratio=r["fast_s"] / r["lucid_s"],
+                 hf_ratio=fo["hf"] / lo["hf"])
+        print(f"{r['channel']:>8} {r['lucid_obj']:>10.1f} {r['fast_obj']:>9.1f} {r['obj_ratio']:>9.2f}x "
+              f"{r['lucid_s']:>8.0f} {r['fast_s']:>7.0f} {r['time_ratio']:>10.2f}x {r['lucid_hf']:>9.3f} "
+              f"{r['fast_hf']:>8.3f} {r['hf_ratio']:>8.2f}x", file=out)
+    med = {k: float(np.median([r[k] for r in rows])) for k in ("obj_ratio", "time_ratio", "hf_ratio")}
+    print(f"{'median':>8} {'':>10} {'':>9} {med['obj_ratio']:>9.2f}x {'':>8} {'':>7} {med['time_ratio']:>10.2f}x "
+          f"{'':>9} {'':>8} {med['hf_ratio']:>8.2f}x   (targets: objective >= 1x, time <= 0.33x, HF <= 1.2x)",
+          file=out, flush=True)
+    grid = []
+    for r in rows:
+        pair = [np.load(r["lucid_npy"])[0], np.load(r["fast_npy"])[0]]
+        grid.append(np.concatenate([pair[0], np.ones_like(pair[0][:, :4]), pair[1]], axis=1))
+    from lucid_fast.misc import io
+
+    sheet = os.path.join(workdir, "race_lucid_left_fast_right.png")
+    io.save(np.concatenate([g for r in grid for g in (r, np.ones_like(r[:4]))][:-1], axis=0), sheet)
+    print(f"# pictures (Lucid left, fast preset right, one row per channel): {sheet}", file=out, flush=True)
+    return dict(rows=rows, medians=med)
+
+
 def bench_lucid(args, out=sys.stdout):
     from lucid_fast import _lucid_compat
 
@@ -337,6 +440,8 @@ def bench_lucid(args, out=sys.stdout):
             result["steps"] = bench_steps(args, frozen, log, out)
         if args.renders > 0:
             result["render"] = bench_renders(args, frozen, log, out, workdir)
+        if args.preset_race:
+            result["preset_race"] = bench_preset_race(args, frozen, log, out, workdir)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=1)
@@ -355,6 +460,8 @@ def add_arguments(p):
     p.add_argument("--channel", type=int, default=DEFAULT_CHANNEL)
     p.add_argument("--model", default="vgg16_hed", help="lucid_fast's model (Lucid always gets the frozen "
                                                          "vgg16_hed)")
+    p.add_argument("--preset-race", type=int, nargs="*", default=[], metavar="CHANNEL",
+                   help="also race the fast preset against Lucid's 512 steps on these channels of --layer")
     p.add_argument("--workdir", default=None, help="where logs and PNGs go (default: a new temp dir)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
 
@@ -373,6 +480,13 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "_freeze":
         return _freeze(argv[1])
+    if argv and argv[0] == "_evaluate":
+        p = argparse.ArgumentParser()
+        p.add_argument("mode")
+        p.add_argument("--layer", default=DEFAULT_LAYER)
+        p.add_argument("--model", default="vgg16_hed")
+        p.add_argument("--files", nargs="+", required=True, help="PATH.npy:CHANNEL")
+        return _evaluate(p.parse_args(argv))
     if argv and argv[0] in ("_worker", "_render_lucid"):
         p = argparse.ArgumentParser()
         p.add_argument("mode")

@@ -9,6 +9,7 @@
 import argparse
 import os
 import sys
+import tempfile
 
 
 def _render(args):
@@ -37,10 +38,13 @@ def _render(args):
     def param_f():
         return param.image(args.size, batch=batch, decorrelate=not args.no_decorrelate, fft=not args.pixel)
 
-    transforms = [] if args.no_transforms else transform.standard_transforms
-    images = render.render_vis(args.model, objective, param_f=param_f, transforms=transforms,
-                               thresholds=(args.steps - 1,), verbose=False, progress=not args.quiet,
-                               seed=args.seed, relu_gradient_override=not args.no_relu_override)
+    if args.preset:  # the preset sets the steps, the learning rate and the transforms
+        schedule = dict(preset=args.preset)
+    else:
+        schedule = dict(transforms=[] if args.no_transforms else transform.standard_transforms,
+                        thresholds=(args.steps - 1,))
+    images = render.render_vis(args.model, objective, param_f=param_f, verbose=False, progress=not args.quiet,
+                               seed=args.seed, relu_gradient_override=not args.no_relu_override, **schedule)
     final = images[-1]
     io.save(io.image_grid(final), args.out)
     if args.save_npy:
@@ -84,15 +88,68 @@ def _bench(args):
     bench.main([args.what] + args.rest)
 
 
+def _quiet_tensorflow_start():
+    """Imports TensorFlow and lets it probe for devices with the process's stderr (file descriptor 2) pointed
+    at a temporary file, so that its C++ start-up lines (absl's "All log messages before absl::InitializeLog()"
+    warning, oneDNN and CPU-feature notes, "failed call to cuInit ... UNKNOWN ERROR" on a machine without a
+    GPU) do not reach the terminal; later C++ logging is limited to fatal errors. If the import fails, what
+    was captured is printed before the error."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the device probe (cuInit) runs here
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+DEFAULT_STEPS = 256
+
+
+def _resolve_steps(args):
+    """--steps and --preset: the preset sets the steps (and the transforms); otherwise --steps defaults to
+    DEFAULT_STEPS."""
+    if getattr(args, "cmd", None) != "render":
+        return
+    if args.preset:
+        clashes = [flag for flag, on in (("--steps", args.steps is not None), ("--no-transforms", args.no_transforms))
+                   if on]
+        if clashes:
+            print(f"lucid-fast render: error: --preset {args.preset} sets the steps and the transforms; drop "
+                  f"{' and '.join(clashes)}", file=sys.stderr)
+            raise SystemExit(2)
+        from lucid_fast.optvis.presets import preset_steps
+
+        args.steps = preset_steps(args.preset)
+    elif args.steps is None:
+        args.steps = DEFAULT_STEPS
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="lucid-fast", description="Feature visualization for TensorFlow 2 models.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("render", help="render what a layer's channel responds to, into a PNG")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log")
+    r = sub.add_parser("render", help="render what a layer's channel responds to, into a PNG", parents=[common])
     r.add_argument("--model", default="vgg16_hed", help="modelzoo name, SavedModel dir, .pb or .keras file")
     r.add_argument("--objective", action="append", required=True,
                    help="LAYER:CHANNEL (repeat for several images in one batch, saved as a grid)")
     r.add_argument("--size", type=int, default=128)
-    r.add_argument("--steps", type=int, default=256)
+    r.add_argument("--steps", type=int, default=None, help=f"optimization steps (default {DEFAULT_STEPS}; "
+                                                            "set by --preset fast)")
+    r.add_argument("--preset", choices=["fast"], default=None,
+                   help="fast: Lucid's 512-step objective in 160 steps (higher learning rate, then the image "
+                        "itself; see the README); sets --steps and the transforms")
     r.add_argument("--batch", type=int, default=1, help="images per objective (diverse starts)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default="out.png")
@@ -103,7 +160,7 @@ def build_parser():
     r.add_argument("--no-relu-override", action="store_true")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(fn=_render)
-    lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes")
+    lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes", parents=[common])
     lay.add_argument("--model", default="vgg16_hed")
     lay.set_defaults(fn=_layers)
     g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
@@ -134,11 +191,16 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    _resolve_steps(args)
     if getattr(args, "steps", 1) < 1 or getattr(args, "size", 8) < 8:
         raise SystemExit("lucid-fast: --steps must be >= 1 and --size >= 8")
+    if getattr(args, "verbose", True) is False:
+        _quiet_tensorflow_start()
+    from lucid_fast.modelzoo._download import OfflineError
+
     try:
         args.fn(args)
-    except ValueError as err:  # user errors (unknown layer, bad channel...) read as messages, not tracebacks
+    except (ValueError, OfflineError) as err:  # user errors (unknown layer, model not cached...): one line
         print(f"lucid-fast: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -5,7 +5,7 @@ Importing this package is cheap: it imports no TensorFlow. Submodules load on fi
 """
 import importlib
 
-_SUBMODULES = ("objectives", "objectives_util", "param", "render", "style", "transform")
+_SUBMODULES = ("objectives", "objectives_util", "param", "presets", "render", "style", "transform")
 
 
 def __getattr__(name):

@@ -21,6 +21,7 @@ from lucid_fast._bindings import dlpack
 
 from . import objectives
 from . import param as param_mod
+from .presets import PRESETS, preset_phases  # noqa: F401  (PRESETS: public here too)
 from . import transform as transform_mod
 
 RELU_OVERRIDE_STEPS = 16  # Lucid's redirected ReLU gradient applies to the first 16 steps
@@ -387,8 +388,19 @@ def _progress_bar(total, enabled):
     return bar_cls(total=total, desc="render_vis", unit="step", mininterval=0.5, dynamic_ncols=True)
 
 
+def _enter_phase(vis, phase):
+    """Switches a session to a preset phase's learning rate and transforms (Adam's moments are kept)."""
+    opt = vis.optimizer
+    vis.optimizer = Adam(phase.learning_rate, opt.beta_1, opt.beta_2, opt.epsilon)
+    chain = transform_mod.make_chain(None if phase.transforms is None else list(phase.transforms))
+    if chain.tf_fns != vis.chain.tf_fns:
+        vis._step_fns = {}  # the step's tf.function runs the TF transforms: trace it again
+    vis.chain = chain
+
+
 def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None, thresholds=(512,),
-               verbose=True, relu_gradient_override=True, seed=None, progress=None, print_objectives=None):
+               verbose=True, relu_gradient_override=True, seed=None, progress=None, print_objectives=None,
+               preset=None):
     """Optimizes an image to maximize ``objective_f`` on ``model`` (Lucid's render_vis, on TF2).
 
     Args:
@@ -405,6 +417,10 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
             images.
         progress: a tqdm progress bar (defaults to ``verbose``): on stderr, or a widget in Jupyter.
         print_objectives: extra objectives whose values are printed at thresholds.
+        preset: None (Lucid's defaults: the arguments above), or ``"fast"``: a schedule that reaches Lucid's
+            512-step objective in 160 steps (:data:`PRESETS`; README, "The fast preset"); it sets the optimizer,
+            the transforms and the number of steps, so those must be left at their defaults, and returns the
+            final image.
 
     Returns:
         A list with one NHWC float32 array in [0, 1] per threshold reached. Ctrl-C or a non-finite objective
@@ -413,6 +429,11 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     thresholds = sorted(set(int(t) for t in thresholds))
     if not thresholds or thresholds[0] < 0:
         raise ValueError(f"render_vis: thresholds must be non-negative step counts, got {thresholds}")
+    phases = preset_phases(preset, optimizer, transforms, thresholds)
+    if phases is not None:
+        thresholds = [sum(p.steps for p in phases) - 1]
+        starts = dict(zip(np.cumsum([0] + [p.steps for p in phases[:-1]]).tolist(), phases))
+        transforms = None if phases[0].transforms is None else list(phases[0].transforms)
     vis = make_vis_T(model, objective_f, param_f, optimizer, transforms, relu_gradient_override, seed)
     n_steps = thresholds[-1] + 1
     bar = _progress_bar(n_steps, verbose if progress is None else progress)
@@ -420,6 +441,8 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     i = -1
     try:
         for i in range(n_steps):
+            if phases is not None and i in starts:
+                _enter_phase(vis, starts[i])
             loss = vis.step()
             if bar is not None:
                 bar.set_postfix_str(f"objective {loss:.4g}", refresh=False)
