@@ -798,6 +798,14 @@ class KerasAdapter(ModelAdapter):
         activations.sliced = sliced_names
         return activations
 
+    def _layer_channel_count(self, canonical):
+        # the Keras graph's static shapes give the channel count without tracing the model (layers() does,
+        # once per adapter: about a second of a render's start-up for vgg16_hed)
+        shape = self._tap_static.get(canonical)
+        if shape is not None and len(shape) and shape[-1] is not None:
+            return int(shape[-1])
+        return super()._layer_channel_count(canonical)
+
     def _compute_layers(self):
         shapes = dict(self._tap_static)
         static_known = self.image_shape is not None and all(
