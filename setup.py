@@ -81,7 +81,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["lucid_fast", "lucid_fast.*"]) + ["lucid_fast._bindings"],
     package_dir={"lucid_fast._bindings": "bindings"},
-    package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"]},
+    package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"],
+                  "lucid_fast.modelzoo": ["data/fer_emotion/*"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, include_path=["bindings"]),
     cmdclass={"build_py": BuildPyWithCsrc, "build_ext": BuildExtPerTarget},
     install_requires=[

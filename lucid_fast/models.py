@@ -467,12 +467,25 @@ class ModelAdapter:
                              f"(expected {self.input_channels}), got shape {x_t.shape}")
         if self.input_channels is not None and channels != self.input_channels:
             raise ValueError(f"{self.name}: the model expects {self.input_channels} input channels, "
-                             f"got an image with {channels} (shape {x_t.shape})")
+                             f"got an image with {channels} (shape {x_t.shape})"
+                             f"{_channel_conversion_hint(channels, self.input_channels)}")
         return x_t
 
     def __repr__(self):
         return (f"<{type(self).__name__} {self.name!r} input_channels={self.input_channels} "
                 f"image_shape={self.image_shape} image_value_range={self.image_value_range}>")
+
+
+def _channel_conversion_hint(got, want):
+    """How to turn a ``got``-channel image into a ``want``-channel one, for error messages."""
+    if got == 3 and want == 1:
+        return ("; convert RGB to grayscale first, e.g. (image @ [0.299, 0.587, 0.114])[..., None] "
+                "(lucid_fast.modelzoo.fer_emotion.face_input does it for faces)")
+    if got == 1 and want == 3:
+        return "; convert grayscale to RGB first, e.g. np.repeat(image, 3, axis=-1)"
+    if got == 4 and want == 3:
+        return "; drop the alpha channel first (image[..., :3]) or composite it over a background"
+    return ""
 
 
 def _check_value_range(image_value_range, who):
