@@ -3,6 +3,7 @@
     python -m lucid_fast.bench kernels [--sizes 128 224] [--batches 1 4 16] [--reps 20]
     python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
+    python -m lucid_fast.bench attribution [--cases fer-path fer-s2s vgg-path vgg-s2s] [--reps 3]
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then
     the warp adjoint + total variation + colour and FFT adjoints + Adam — with lucid_fast's kernels, versus the
@@ -10,6 +11,8 @@ kernels: one full image-side step — fft_image -> to_valid_rgb -> standard tran
 render: (a) lucid_fast render steps/s; (b) Lucid's whole algorithm in pure TF2 inside one tf.function (what a
     TF2 port would do, ReLU override included); (c) the floor: the model alone, forward to the layer plus the
     input gradient, at the size the model really sees.
+attribution: lucid_fast.attribution's batched path integration and spatial attribution versus the per-step /
+    per-position loops of Lucid's notebooks (see lucid_fast/bench_attribution.py).
 """
 import argparse
 import math
@@ -243,7 +246,15 @@ def main(argv=None):
     r.add_argument("--channel", type=int, default=100)
     r.add_argument("--configs", nargs="+", default=["128x1", "224x4"], help="SIZExBATCH")
     r.add_argument("--steps", type=int, default=30)
+    a = sub.add_parser("attribution")
+    a.add_argument("--cases", nargs="+", default=None, help="fer-path fer-s2s vgg-path vgg-s2s")
+    a.add_argument("--reps", type=int, default=3)
     args = p.parse_args(argv)
+    if args.what == "attribution":
+        from lucid_fast.bench_attribution import CASES, bench_attribution
+
+        bench_attribution(args.cases or tuple(CASES), args.reps)
+        return
     if args.what == "kernels":
         bench_kernels(args.sizes, args.batches, args.reps)
     elif args.what == "kernels-gpu":
