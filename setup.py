@@ -82,7 +82,8 @@ setup(
     packages=find_packages(include=["lucid_fast", "lucid_fast.*"]) + ["lucid_fast._bindings"],
     package_dir={"lucid_fast._bindings": "bindings"},
     package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"],
-                  "lucid_fast.modelzoo": ["data/fer_emotion/*"]},
+                  "lucid_fast.modelzoo": ["data/fer_emotion/*"],
+                  "lucid_fast.views": ["js/*.js", "js/*.css"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, include_path=["bindings"]),
     cmdclass={"build_py": BuildPyWithCsrc, "build_ext": BuildExtPerTarget},
     install_requires=[
