@@ -44,7 +44,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Score", "Attribution", "score", "activations", "attribute", "channel", "spatial", "group",
+__all__ = ["Score", "Attribution", "score", "activations", "attribute", "score_with", "channel", "spatial", "group",
            "spatial_to_spatial", "neuron_groups", "METHODS"]
 
 METHODS = ("linear", "path", "stochastic_path")
@@ -64,6 +64,16 @@ def _adapter(model):
     from lucid_fast.models import load_model  # noqa: PLC0415
 
     return load_model(model)
+
+
+def _function(fn):
+    """``tf.function`` of one of this module's traced functions. Each model, layer and score gets its own (cached)
+    function, all made from the same Python code, which TF would report as "frequent retracing": they are
+    distinct functions, each traced once per input shape, so that warning is switched off for them."""
+    tf = _tf()
+    out = tf.function(fn, reduce_retracing=True, autograph=False)
+    out._omit_frequent_tracing_warning = True  # noqa: SLF001 - TF's own switch for this warning
+    return out
 
 
 def _cache(adapter):
@@ -133,7 +143,7 @@ def _act_fn(adapter, canonical):
     cache = _cache(adapter)
     if key not in cache:
         fn = adapter.activation_fn(list(canonical))
-        cache[key] = tf.function(lambda x_t: fn(x_t), reduce_retracing=True, autograph=False)
+        cache[key] = _function(lambda x_t: fn(x_t))
     return cache[key]
 
 
@@ -383,7 +393,7 @@ def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
             total = tf.reduce_sum(values)
         return values, tape.gradient(total, acts_t)
 
-    fn = tf.function(run, reduce_retracing=True, autograph=False)
+    fn = _function(run)
     fn.needs_input = spliced.needs_input
     cache[key] = fn
     return fn
@@ -400,7 +410,7 @@ def _score_fn(adapter, layer, the_score):
         def run(x_t, acts_t):
             out = spliced(x_t, acts_t)
             return tf.reshape(the_score(lambda name: out[adapter.resolve(name)]), [-1])
-        fn = tf.function(run, reduce_retracing=True, autograph=False)
+        fn = _function(run)
         fn.needs_input = spliced.needs_input
         cache[key] = fn
     return cache[key]
@@ -532,6 +542,33 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
                        grad=grad, attr=acts[0] * grad, score_value=float(values[0]), score_baseline=float(values[1]))
 
 
+def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
+    """The score with ``layer``'s activations replaced by ``acts`` (Lucid's ``feed_dict={T(layer): acts}``):
+    what-if experiments such as removing a neuron group.
+
+    Args:
+        model, image, layer, score_spec: As :func:`attribute`.
+        acts: Activations for ``layer``: one ``(H, W, C)`` or a batch ``(N, H, W, C)`` (for a dense layer
+            ``(C,)`` or ``(N, C)``).
+
+    Returns:
+        ``(N,)`` float32 scores (N = 1 for one set of activations).
+    """
+    tf = _tf()
+    who = "attribution.score_with"
+    adapter, x, canonical, real = _prepare(model, image, layer, who)
+    arr = np.asarray(acts, np.float32)
+    if arr.shape == real.shape[1:]:
+        arr = arr[None]
+    if arr.shape[1:] != real.shape[1:]:
+        raise ValueError(f"{who}: acts must have the shape of {canonical!r}'s activations, "
+                         f"{real.shape[1:]} (or a batch of them), got {np.shape(acts)}")
+    _check_finite(arr, who, "acts")
+    fn = _score_fn(adapter, canonical, score(adapter, score_spec))
+    x_t = tf.constant(x) if fn.needs_input else None
+    return _batched(fn, x_t, np.ascontiguousarray(arr), _check_int(batch_size, "batch_size", who))[0]
+
+
 def channel(model, image, layer, score_spec, method="linear", steps=DEFAULT_STEPS, seed=0, maxpool_grad=None,
             batch_size=DEFAULT_BATCH):
     """Per-channel attribution ``(C,)`` of a score to ``layer`` (Lucid's AttrChannel); arguments as
@@ -595,7 +632,7 @@ def _s2s_fn(adapter, layer1, layer2, maxpool_grad, chunk):
         jac = tape.jacobian(picked, acts1_t, experimental_use_pfor=True)  # (chunk, 1, H1, W1, C1)
         return tf.reduce_sum(jac[:, 0] * acts1_t, -1)
 
-    fn = tf.function(run, reduce_retracing=True, autograph=False)
+    fn = _function(run)
     fn.needs_input = spliced.needs_input
     cache[key] = fn
     return fn

@@ -49,6 +49,26 @@ def png_uri(img):
     return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
 
 
+JPEG_QUALITY = 90  # photos and the static figure: a fifth of the PNG's size, which keeps notebooks small
+
+
+def jpeg_bytes(img, quality=JPEG_QUALITY):
+    """JPEG bytes of an (H, W[, 1|3]) image (float in [0, 1] or uint8)."""
+    from PIL import Image  # noqa: PLC0415
+
+    arr = to_uint8(img)
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    buf = io.BytesIO()
+    Image.fromarray(arr[..., :3] if arr.ndim == 3 else arr).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def jpeg_uri(img):
+    """A ``data:image/jpeg;base64,...`` URI of a photo-like image."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg_bytes(img)).decode("ascii")
+
+
 def int8_b64(values):
     """Values in [-1, 1] quantized to int8 (x127), base64: a compact way to ship maps to the page's canvases."""
     q = np.clip(np.round(np.asarray(values, np.float64) * 127.0), -127, 127).astype(np.int8)
@@ -202,7 +222,7 @@ def sprite_sheet(images):
         img = images[c]
         sheet[r * tile:r * tile + img.shape[0], q * tile:q * tile + img.shape[1]] = img
         index[str(c)] = [r, q]
-    return {"uri": png_uri(sheet), "tile": int(tile), "cols": cols, "rows": rows, "index": index}
+    return {"uri": jpeg_uri(sheet), "tile": int(tile), "cols": cols, "rows": rows, "index": index}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,11 +232,11 @@ def sprite_sheet(images):
 class View:
     """Base class of the interactive views.
 
-    A view is a self-contained HTML fragment: its data (images as PNG data URIs, maps as base64 arrays) and its
-    script are inline, so it needs no network and no Jupyter extension. In a notebook it displays itself (the
-    fragment, plus a PNG of its default state for viewers that do not run scripts: the fragment shows that PNG
-    until its script replaces it with the interactive view); :meth:`save` writes a standalone ``.html`` page or
-    the ``.png``.
+    A view is a self-contained HTML fragment: its data (images as PNG or JPEG data URIs, maps as base64 arrays)
+    and its script are inline, so it needs no network and no Jupyter extension. In a notebook it displays itself
+    (the fragment, plus a JPEG of its default state for viewers that do not run scripts: the fragment shows that
+    image until its script replaces it with the interactive view); :meth:`save` writes a standalone ``.html``
+    page or the ``.png``.
     """
 
     kind = "view"
@@ -243,21 +263,32 @@ class View:
         digest = hashlib.sha1((self.kind + self._payload()).encode("utf-8")).hexdigest()[:12]
         return f"lfv-{self.kind}-{digest}"
 
-    def png(self):
-        """PNG bytes of :meth:`static_image`."""
-        if getattr(self, "_png_cache", None) is None:
+    def _static(self):
+        if getattr(self, "_static_cache", None) is None:
             img = self.static_image()
             if img.shape[1] > STATIC_MAX_WIDTH:
                 scale = STATIC_MAX_WIDTH / img.shape[1]
                 img = resize(img, (max(1, round(img.shape[0] * scale)), STATIC_MAX_WIDTH))
-            self._png_cache = png_bytes(img)
+            self._static_cache = img
+        return self._static_cache
+
+    def png(self):
+        """PNG bytes of :meth:`static_image` (what ``save("....png")`` writes)."""
+        if getattr(self, "_png_cache", None) is None:
+            self._png_cache = png_bytes(self._static())
         return self._png_cache
+
+    def jpeg(self):
+        """JPEG bytes of :meth:`static_image` (the fallback a notebook stores: much smaller than the PNG)."""
+        if getattr(self, "_jpeg_cache", None) is None:
+            self._jpeg_cache = jpeg_bytes(self._static())
+        return self._jpeg_cache
 
     def fragment(self):
         """The HTML fragment: root element, static image, data, style and script (what Jupyter shows)."""
         vid = self.element_id
         payload = self._payload().replace("</", "<\\/")
-        static = "data:image/png;base64," + base64.b64encode(self.png()).decode("ascii")
+        static = "data:image/jpeg;base64," + base64.b64encode(self.jpeg()).decode("ascii")
         title = html_mod.escape(getattr(self, "title", None) or self.kind.replace("_", " "))
         script = (f"(function(){{\nvar ROOT_ID = {json.dumps(vid)};\n{_read('common.js')}\n"
                   f"{_read(self.script)}\n}})();")
@@ -278,7 +309,7 @@ class View:
         return self.fragment()
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.fragment(), "image/png": base64.b64encode(self.png()).decode("ascii")}
+        return {"text/html": self.fragment(), "image/jpeg": base64.b64encode(self.jpeg()).decode("ascii")}
 
     def save(self, path):
         """Writes a standalone ``.html`` page, or the static ``.png``; returns the path."""

@@ -46,8 +46,8 @@ class ActivationGrid(_base.View):
 
     def data(self):
         h, w, th, tw, _ = self.cells.shape
-        return {"img": _base.png_uri(_base.resize(self.image, (self.size, self.size))), "h": h, "w": w,
-                "cell": [th, tw], "grid": _base.png_uri(self.grid_image()), "size": self.size,
+        return {"img": _base.jpeg_uri(_base.resize(self.image, (self.size, self.size))), "h": h, "w": w,
+                "cell": [th, tw], "grid": _base.jpeg_uri(self.grid_image()), "size": self.size,
                 "detail": self.detail_size, "layer": self.layer or "", "title": self.title}
 
     def static_image(self):

@@ -56,7 +56,7 @@ class NeuronGroups(_base.View):
 
     def data(self):
         g, h, w = self.factors.shape
-        return {"img": _base.png_uri(_base.resize(self.image, (self.size, self.size))), "g": g, "h": h, "w": w,
+        return {"img": _base.jpeg_uri(_base.resize(self.image, (self.size, self.size))), "g": g, "h": h, "w": w,
                 "factors": _base.uint8_b64(self._normalized()),
                 "icons": None if self.icons is None else [_base.png_uri(i) for i in self.icons],
                 "attrs": [[k, [round(float(x), 4) for x in v]] for k, v in self.attrs.items()],

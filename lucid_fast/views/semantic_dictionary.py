@@ -58,7 +58,7 @@ class SemanticDictionary(_base.View):
         vmax = float(max(self.top_values.max(), 1e-12))
         top = [[[int(c), round(float(v), 4)] for c, v in zip(self.top_channels[i, j], self.top_values[i, j])]
                for i in range(h) for j in range(w)]
-        return {"img": _base.png_uri(_base.resize(self.image, (self.size, self.size))), "h": h, "w": w,
+        return {"img": _base.jpeg_uri(_base.resize(self.image, (self.size, self.size))), "h": h, "w": w,
                 "top": top, "vmax": round(vmax, 4), "pos": list(self.pos), "size": self.size,
                 "spriteSize": self.sprite_size, "sprites": _base.sprite_sheet(self.sprites),
                 "layer": self.layer or "", "title": self.title}

@@ -74,7 +74,7 @@ class SpatialAttribution(_base.View):
     def data(self):
         h2, w2, h1, w1 = self.attr.shape
         s = self.size
-        return {"img": _base.png_uri(_base.resize(self.image, (s, s))), "h1": h1, "w1": w1, "h2": h2, "w2": w2,
+        return {"img": _base.jpeg_uri(_base.resize(self.image, (s, s))), "h1": h1, "w1": w1, "h2": h2, "w2": w2,
                 "attr": _base.int8_b64(self.attr / self._scale()),
                 "hint1": None if self.hint1 is None else _base.png_uri(self.hint1),
                 "hint2": None if self.hint2 is None else _base.png_uri(self.hint2),

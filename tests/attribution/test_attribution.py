@@ -193,6 +193,21 @@ def test_group_attribution(models, image):
         attribution.group(m, image, "c1", "dog", vecs[:, :5])
 
 
+def test_score_with_replaced_activations(models, image):
+    c1 = _c1(image)
+    m = models["graphdef"]
+    batch = np.stack([c1[0], 0.5 * c1[0], np.zeros_like(c1[0])])
+    got = attribution.score_with(m, image, "c1", "dog - cat", batch)
+    logits = _from_c1(batch)[1].numpy()
+    np.testing.assert_allclose(got, logits[:, 1] - logits[:, 0], rtol=1e-5, atol=1e-6)
+    one = attribution.score_with(m, image, "c1", "dog - cat", c1[0])
+    assert one.shape == (1,) and one[0] == pytest.approx(got[0], rel=1e-6)
+    with pytest.raises(ValueError, match="must have the shape"):
+        attribution.score_with(m, image, "c1", "cat", c1[0, :5])
+    with pytest.raises(ValueError, match="NaN"):
+        attribution.score_with(m, image, "c1", "cat", np.full_like(c1, np.nan))
+
+
 def test_scores(models, image):
     m = models["keras"]
     c1 = _c1(image)

@@ -144,15 +144,16 @@ def test_mime_bundle_static_png_and_ids(tmp_path, data):
     for name in HOVERS:
         view = data[name]()
         bundle = view._repr_mimebundle_()
-        assert set(bundle) == {"text/html", "image/png"}
-        img = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+        assert set(bundle) == {"text/html", "image/jpeg"}
+        img = Image.open(io.BytesIO(base64.b64decode(bundle["image/jpeg"])))
+        assert img.format == "JPEG"
         assert img.size[0] > 100 and img.size[1] > 100
         assert view.element_id in bundle["text/html"] and "http" not in bundle["text/html"].replace(
             "http-equiv", "")
         assert data[name]().element_id != views.SemanticDictionary(data["image"], data["acts"][::-1]).element_id
         png = tmp_path / f"{name}.png"
         view.save(str(png))
-        assert png.read_bytes() == view.png()
+        assert png.read_bytes() == view.png() and Image.open(png).format == "PNG"
     # the static image shows the default state: the highlight box at the peak position (0, 0)
     static = data["semantic_dictionary"]().static_image()
     box = static[16:16 + 224 // 6, :224 // 6]
