@@ -138,7 +138,6 @@ def _check_int(value, name, who, lo=1):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _act_fn(adapter, canonical):
-    tf = _tf()
     key = ("acts", canonical)
     cache = _cache(adapter)
     if key not in cache:

@@ -286,3 +286,22 @@ def test_activations_batched_any_size(models, image):
     np.testing.assert_allclose(one[0], _from_c1(out["c1"][3:4])[0].numpy()[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="at least one layer"):
         attribution.activations(m, batch, [])
+
+
+def test_nan_activations_are_an_error():
+    """A model that produces NaN on an image: a ValueError naming the layer, not NaN attributions."""
+    import keras
+
+    inputs = keras.Input((None, None, 3), name="image")
+    x = keras.layers.Conv2D(2, 1, name="c")(inputs)
+    x = keras.layers.Lambda(lambda t: tf.math.log(t), name="log")(x)  # log of negative values: NaN
+    logits = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, logits)
+    model.get_layer("c").set_weights([-np.ones((1, 1, 3, 2), np.float32), np.zeros(2, np.float32)])
+    adapter = load_model(model)
+    image = np.full((4, 4, 3), 0.5, np.float32)
+    with pytest.raises(ValueError, match="activations of 'log' contain NaN"):
+        attribution.activations(adapter, image, "log")
+    with pytest.raises(ValueError, match="NaN"):
+        attribution.attribute(adapter, image, "log", "logits:0")
+
