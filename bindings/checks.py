@@ -172,3 +172,15 @@ def zeros_aligned(shape, xp=np, dtype=np.float32):
 
 def is_aligned(x):
     return x.__array_interface__["data"][0] % ALIGNMENT == 0 if isinstance(x, np.ndarray) else True
+
+
+def check_uv(op, name, uv, min_ndim=1):
+    """Checks per-pixel texture coordinates: float32 (..., 2), C-contiguous, finite, rank >= min_ndim."""
+    check_array(op, name, uv, finite=True)
+    if uv.ndim < min_ndim or uv.shape[-1] != 2:
+        lead = "(" + ", ".join(["*"] * (min_ndim - 1) + ["...", "2"]) + ")"
+        raise ValueError(f"{op}: {name} must hold (u, v) pairs on its last axis, shape {lead}, "
+                         f"got {tuple(uv.shape)}")
+    if int(np.prod(uv.shape[:-1], dtype=np.int64)) >= 2 ** 31:
+        raise ValueError(f"{op}: {name} holds {int(np.prod(uv.shape[:-1]))} (u, v) pairs; at most 2^31 - 1")
+    return uv

@@ -89,6 +89,18 @@ def test_upsample_parity(cp, low, out_hw, batch, rng):
            ops.upsample_bilinear_adjoint(g, low[1:3], low_batch=low[0]), "upsample_bilinear_adjoint")
 
 
+@pytest.mark.parametrize("tex_shape, uv_shape", [((64, 48, 3), (40, 30, 2)), ((2, 16, 16, 4), (1, 33, 2))])
+def test_sample_bilinear_parity(cp, tex_shape, uv_shape, rng):
+    tex = rng.normal(size=tex_shape).astype(np.float32)
+    uv = rng.uniform(-1.5, 2.5, size=uv_shape).astype(np.float32)
+    batch = tex_shape[0] if len(tex_shape) == 4 else None
+    y = ops.sample_bilinear(tex, uv)
+    _close(ops.sample_bilinear(cp.asarray(tex), cp.asarray(uv)), y, "sample_bilinear")
+    g = rng.normal(size=y.shape).astype(np.float32)
+    _close(ops.sample_bilinear_adjoint(cp.asarray(g), cp.asarray(uv), tex_shape[-3:-1], batch=batch),
+           ops.sample_bilinear_adjoint(g, uv, tex_shape[-3:-1], batch=batch), "sample_bilinear_adjoint")
+
+
 def test_adam_parity(cp, rng):
     shape = (2, 3, 40, 21)
     p, g = rng.normal(size=shape).astype(np.float32), rng.normal(size=shape).astype(np.float32)
