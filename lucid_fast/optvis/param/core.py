@@ -325,7 +325,7 @@ class ParamGraph:
 
     def initialize(self, rng):
         for p in self.order:  # topological order: deterministic draws for a given generator
-            if isinstance(p, (Param, TFParam)):
+            if isinstance(p, (Param, TFParam)) or hasattr(p, "initialize"):  # leaves; stages with randomness
                 p.initialize(rng)
 
     def forward(self):
