@@ -153,10 +153,11 @@ class MeshRenderer:
         w, h = self.size
         self.ctx = context if context is not None else create_context()
         ctx = self.ctx
-        self._color = ctx.texture((w, h), 4, dtype="f4")
-        self._depth = ctx.depth_texture((w, h))
-        self.fbo = ctx.framebuffer(color_attachments=[self._color], depth_attachment=self._depth)
-        self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        with ctx:
+            self._color = ctx.texture((w, h), 4, dtype="f4")
+            self._depth = ctx.depth_texture((w, h))
+            self.fbo = ctx.framebuffer(color_attachments=[self._color], depth_attachment=self._depth)
+            self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.fovy = DEFAULT_FOVY_DEG
         self.aspect = w / h
         self.znear, self.zfar = DEFAULT_ZNEAR, DEFAULT_ZFAR
@@ -210,6 +211,10 @@ class MeshRenderer:
         # Lucid's layout: its matrices are transposed (row vectors), and OpenGL reads the bytes column-major, so
         # the bytes of modelview^T . proj give OpenGL the matrix proj_gl . modelview.
         mvp = np.ascontiguousarray(modelview.T.dot(self.proj_matrix()), dtype=np.float32)
+        with self.ctx:  # make this renderer's context current (another renderer's may be)
+            return self._draw(pos4, data4, index, mvp, clear)
+
+    def _draw(self, pos4, data4, index, mvp, clear):
         ctx = self.ctx
         vbo_pos = ctx.buffer(pos4.tobytes())
         vbo_data = ctx.buffer(data4.tobytes())
@@ -235,5 +240,6 @@ class MeshRenderer:
 
     def release(self):
         """Frees the OpenGL objects (the context too, unless it was passed in)."""
-        for obj in (self.fbo, self._color, self._depth, self.program):
-            obj.release()
+        with self.ctx:
+            for obj in (self.fbo, self._color, self._depth, self.program):
+                obj.release()

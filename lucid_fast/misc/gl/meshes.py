@@ -83,13 +83,16 @@ def pyvista_example_path(name):
 
 
 def globe():
-    """PyVista's globe: a UV sphere of 540 vertices (980 triangles) textured by :func:`earth_texture`."""
+    """PyVista's globe: a UV sphere of 540 vertices (980 triangles) textured by :func:`earth_texture`, north up
+    (+y)."""
     import pyvista  # reads the legacy-VTK polydata file (meshio reads only VTK grids)
 
     poly = pyvista.read(pyvista_example_path("globe.vtk")).triangulate()
     faces = np.asarray(poly.faces).reshape(-1, 4)[:, 1:]
     uv = np.asarray(poly.active_texture_coordinates, np.float32)
-    mesh = {"position": np.asarray(poly.points, np.float32), "uv": uv, "face": faces.reshape(-1).astype(np.int32)}
+    x, y, z = np.asarray(poly.points, np.float32).T
+    position = np.stack([x, z, -y], -1)  # the file's north pole is +z: turn it to +y, the cameras' "up"
+    mesh = {"position": position, "uv": uv, "face": faces.reshape(-1).astype(np.int32)}
     return normalize_mesh(mesh)
 
 
