@@ -159,3 +159,13 @@ def show(thing, title=None):
     save(arr, path)
     print(f"{title + ': ' if title else ''}{path}")
     return path
+
+
+def _textured_mesh(mesh, texture, **kwargs):
+    from lucid_fast.misc.mesh_viewer import textured_mesh
+
+    return textured_mesh(mesh, texture, **kwargs)
+
+
+_textured_mesh.__doc__ = "Interactive three.js viewer of a textured mesh: see lucid_fast.misc.mesh_viewer."
+show.textured_mesh = _textured_mesh  # Lucid's show.textured_mesh(mesh, texture)
