@@ -8,7 +8,8 @@ import tensorflow as tf
 from adjoint import assert_close, dot_product_test, finite_difference_test
 from lucid_fast import ops
 from lucid_fast._bindings import _cpu, op_sample
-from lucid_fast.bench_sample import tf_sample_bilinear
+from lucid_fast.bench_sample import tf_sample_bilinear as bench_tf_sample_bilinear
+from tf_reference import sample_bilinear_reference as tf_sample_bilinear
 
 # (texture shape, uv shape): unbatched textures with any UV layout, batched ones with per-item or shared UVs
 CASES = [
@@ -140,6 +141,14 @@ def test_sample_many_threads_large(rng):
                      tex, y, what="large")
     assert_close(ops.sample_bilinear(tex, uv), tf_sample_bilinear(tf.constant(tex), tf.constant(uv)).numpy(),
                  "fwd", "large")
+
+
+def test_benchmark_baseline_is_the_reference(rng):
+    """The benchmark's TF baseline (in the package) computes what the test oracle does."""
+    tex = rng.normal(size=(9, 7, 3)).astype(np.float32)
+    uv = _uv(rng, (20, 2))
+    np.testing.assert_allclose(bench_tf_sample_bilinear(tf.constant(tex), tf.constant(uv)).numpy(),
+                               tf_sample_bilinear(tf.constant(tex), tf.constant(uv)).numpy(), atol=1e-6)
 
 
 def test_sample_params_layout():
