@@ -182,9 +182,9 @@ def textured_mesh(mesh, texture, path=None, width=512, height=512, title="lucid_
     if display:
         from IPython.display import HTML, display as ipy_display
 
-        ipy_display(HTML(f'<iframe srcdoc="{html.escape(text, quote=True)}" width="{int(width)}" '
+        ipy_display(HTML(f'<div><iframe srcdoc="{html.escape(text, quote=True)}" width="{int(width)}" '
                          f'height="{int(height)}" style="border: 1px solid #ddd" '
-                         f'title="{html.escape(title)}"></iframe>'))
+                         f'title="{html.escape(title)}"></iframe></div>'))
     elif path is None:
         import tempfile
 

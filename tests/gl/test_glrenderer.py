@@ -260,3 +260,8 @@ def test_two_renderers_interleaved(renderer):
     np.testing.assert_array_equal(other.render_mesh(modelview=mv, **mesh), small)
     assert small.shape == (30, 40, 4) and small[..., 3].mean() > 0.05
     other.release()
+
+
+def test_gl_info_names_the_driver(renderer):
+    info = renderer.gl_info
+    assert info["GL_RENDERER"] and info["GL_VERSION"][:1].isdigit()

@@ -162,6 +162,12 @@ class MeshRenderer:
         self.aspect = w / h
         self.znear, self.zfar = DEFAULT_ZNEAR, DEFAULT_ZFAR
 
+    @property
+    def gl_info(self):
+        """What OpenGL renders here: ``{"GL_RENDERER": "llvmpipe (...)", "GL_VERSION": "4.5 (Core Profile) ...", ...}``."""
+        with self.ctx:
+            return {k: v for k, v in self.ctx.info.items() if isinstance(v, str)}
+
     def proj_matrix(self):
         """Lucid's projection matrix (:func:`meshutil.perspective`, in its transposed, row-vector layout)."""
         return perspective(self.fovy, self.aspect, self.znear, self.zfar)
