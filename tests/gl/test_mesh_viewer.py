@@ -89,3 +89,20 @@ def test_turntable_gif(tmp_path):
     np.testing.assert_allclose(gif[3, ..., :3] / 255.0, frames[3], atol=0.2)  # GIF palette quantization
     with pytest.raises(ValueError, match="save as .gif or .mp4"):
         turntable.save_animation(frames, str(tmp_path / "spin.avi"))
+
+
+def test_inline_display_is_an_iframe_holding_the_page(monkeypatch):
+    """In a notebook the viewer is displayed inline: an iframe whose srcdoc is the whole (escaped) page."""
+    import html
+
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    sphere = meshes.uv_sphere(8, 4)
+    assert lf_io.show.textured_mesh(sphere, _texture(), display=True, width=300, height=200) is None
+    (obj,) = shown
+    markup = obj.data
+    assert markup.startswith("<div><iframe srcdoc=") and 'width="300" height="200"' in markup
+    srcdoc = html.unescape(markup.split('srcdoc="', 1)[1].split('" width=', 1)[0])
+    assert srcdoc == mesh_viewer.page(sphere, _texture())
