@@ -130,7 +130,8 @@ class MeshView(Node):
         return np.array(ParamGraph(self.inputs[0]).forward())
 
     def render(self, modelview, background=None):
-        """The current texture seen through ``modelview`` (without drawing from the run's views)."""
+        """The current texture seen through ``modelview`` (without drawing from the run's views), over
+        ``background`` (default: the node's own; a random one shows as mid grey here)."""
         bg = self.background if background is None else self._check_background(background, self.shape[-1])
         if isinstance(bg, str):
             bg = np.float32(0.5)
