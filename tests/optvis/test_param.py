@@ -56,7 +56,7 @@ def test_graph_backward_matches_finite_differences(rng):
     graph.initialize(np.random.default_rng(3))
     for p in graph.params:
         p.value[...] = rng.normal(0, 0.5, p.shape)
-    graph_finite_difference_test(graph, rng, rtol=2e-2)
+    graph_finite_difference_test(graph, rng)  # TOL["fd"]
 
 
 def test_initialization_is_seeded():

@@ -84,7 +84,7 @@ def test_lowres_tensor_interpolates_the_batch(rng):
     ref = tf.image.resize(leaf.value, shape[1:3], method="bilinear").numpy()
     ref = tf.image.resize(ref.reshape(2, -1)[None, :, :, None], (5, ref[0].size)).numpy()[0, :, :, 0]
     assert_close(out, ref.reshape(shape), "fwd", "lowres_tensor with batch interpolation")
-    graph_finite_difference_test(g, rng, rtol=1e-2)
+    graph_finite_difference_test(g, rng)  # TOL["fd"]
     # batch 1 and full batch are param.lowres_tensor's cases
     assert bn.lowres_tensor(shape, (1, 4, 3, 3)).shape == shape
     assert bn.lowres_tensor(shape, (5, 4, 3, 3), offset=True).shape == shape
@@ -164,7 +164,7 @@ def test_basis_gradients_reach_the_shared_parameters(basis_graph, rng):
 
 def test_basis_backward_is_the_gradient(rng):
     g = _graph(ip.multi_interpolation_basis(2, 3, 8))
-    graph_finite_difference_test(g, rng, rtol=1e-2)
+    graph_finite_difference_test(g, rng)  # TOL["fd"]
 
 
 def _item_weights(n, m):
