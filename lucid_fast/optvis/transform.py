@@ -105,8 +105,9 @@ class CropOrPadTo(AffineTransform):
         self.hw = (int(height), int(width))
 
     def sample(self, size, rng):
-        oy = (size[0] - self.hw[0]) // 2
-        ox = (size[1] - self.hw[1]) // 2
+        # as TF, per axis: crop (size - target) // 2 from the top/left, or pad (target - size) // 2 there (an
+        # odd difference puts the extra row/column at the bottom/right either way)
+        oy, ox = ((s - t) // 2 if s >= t else -((t - s) // 2) for s, t in zip(size, self.hw))
         m = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy], [0.0, 0.0, 1.0]])
         return m, self.hw
 
