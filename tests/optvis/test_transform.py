@@ -24,7 +24,7 @@ import tensorflow as tf
 from adjoint import assert_close
 from lucid_fast import ops
 from lucid_fast.optvis import transform
-from tf_reference import (chain_matrix, collapse_alpha_reference, edge_to_index, fft_image_reference, pad_matrix,
+from tf_reference import (chain_matrix, collapse_alpha_reference, fft_image_reference, pad_matrix,
                           rotate_matrix, tf_pad_t, tf_warp_reference_t, to_valid_rgb_reference)
 
 # float32 adjoint vs a float64 reference for interpolating warps: float32 bilinear weights and scatter-adds
