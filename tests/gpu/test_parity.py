@@ -1,8 +1,9 @@
 """CPU/GPU parity of every native op, with no TensorFlow import (the GPU machines have CuPy, not TF).
 
 Each op runs on the same random inputs through the OpenMP path (numpy) and the CUDA path (cupy); results
-agree to float32 tolerance (the GPU flushes denormals and contracts FMAs, so never bitwise). Skipped, with the
-reason, where CuPy sees no GPU. ``bash bench/gpu_check.sh`` runs these on a GPU machine.
+agree to float32 tolerance (the GPU flushes denormals and contracts FMAs, so never bitwise), and every GPU result
+must be a CuPy array. Skipped, with the reason, where CuPy sees no GPU; ``bash bench/gpu_check.sh`` runs these
+on a GPU machine, where no usable GPU is an error instead (tests/gpu_harness.py).
 """
 import math
 
@@ -17,10 +18,12 @@ RTOL, ATOL = 1e-4, 2e-5
 
 
 def _close(gpu, cpu, what):
+    """The GPU result must BE a CuPy array (a silent CPU fallback would compare the CPU with itself)."""
     import cupy
 
-    g = cupy.asnumpy(gpu) if not isinstance(gpu, (float, np.ndarray)) else gpu
-    np.testing.assert_allclose(g, cpu, rtol=RTOL, atol=ATOL, err_msg=what)
+    assert isinstance(gpu, cupy.ndarray), f"{what}: the GPU path returned {type(gpu).__name__}, not a cupy array"
+    assert isinstance(cpu, np.ndarray), f"{what}: the CPU path returned {type(cpu).__name__}"
+    np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def test_total_variation_parity(cp, shape, rng):
     x = rng.normal(size=shape).astype(np.float32)
     v_cpu, g_cpu = ops.total_variation(x, weight=0.3)
     v_gpu, g_gpu = ops.total_variation(cp.asarray(x), weight=0.3)
-    assert math.isclose(v_gpu, v_cpu, rel_tol=1e-5), (v_gpu, v_cpu)
+    assert isinstance(v_gpu, float) and math.isclose(v_gpu, v_cpu, rel_tol=1e-5), (v_gpu, v_cpu)
     _close(g_gpu, g_cpu, "total_variation grad")
 
 
