@@ -97,9 +97,12 @@ def test_user_tf_transform_runs_inside_the_step(keras_model):
         calls.append(1)
         return tf.reverse(x_t, axis=[2])
 
-    imgs = render.render_vis(keras_model, "conv2:5", param_f=lambda: param.image(SIZE), transforms=[flip],
-                             thresholds=(5,), verbose=False, seed=0)
-    assert calls and imgs[0].shape == (1, SIZE, SIZE, 3)
+    vis = render.make_vis_T(keras_model, "conv2:5", param_f=lambda: param.image(SIZE), transforms=[flip], seed=0)
+    calls.clear()  # finding the objective's layers traced it once; the step must call it again
+    vis.step()
+    assert calls, "the step's tf.function never called the user transform"
+    assert vis.image().shape == (1, SIZE, SIZE, 3)
+    # its effect on the gradient is checked against autodiff in tests/optvis/test_step_autodiff.py
 
 
 def test_keras_optimizer_settings_are_used(keras_model):
