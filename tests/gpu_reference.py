@@ -104,6 +104,14 @@ def generate(seed=0):
     data["up_low"], data["up_cot"], data["up_y"] = low, cot, y_t.numpy()
     data["up_grad"] = tape.gradient(loss_t, low_t).numpy()
 
+    # sample_bilinear: a texture at UVs outside [0, 1] too (GL_REPEAT)
+    tex = rng.normal(size=(12, 10, 3)).astype(np.float32)
+    uv = rng.uniform(-1.5, 2.5, size=(9, 7, 2)).astype(np.float32)
+    cot = rng.normal(size=(9, 7, 3)).astype(np.float32)
+    data["sample_tex"], data["sample_uv"], data["sample_cot"] = tex, uv, cot
+    data["sample_y"], data["sample_grad"] = grad64(lambda t: ref.sample_bilinear_reference(t, uv.astype(np.float64)),
+                                                   tex, cot)
+
     # Adam, maximizing: Keras's Adam descending on -grad, ADAM_STEPS steps
     p0 = rng.normal(size=(2, 3, 6, 5)).astype(np.float32)
     grads = (rng.normal(size=(ADAM_STEPS,) + p0.shape) * 10.0 ** rng.integers(-4, 2, size=p0.shape)).astype(
@@ -162,6 +170,10 @@ def compare_ops(data, xp):
     out.append(("upsample", ops.upsample_bilinear(arr(low), cot.shape[1:3], batch=cot.shape[0]), data["up_y"], "fwd"))
     out.append(("upsample adjoint", ops.upsample_bilinear_adjoint(arr(cot), low.shape[1:3], low_batch=low.shape[0]),
                 data["up_grad"], "grad"))
+    tex, uv = data["sample_tex"], data["sample_uv"]
+    out.append(("sample_bilinear", ops.sample_bilinear(arr(tex), arr(uv)), data["sample_y"], "fwd"))
+    out.append(("sample_bilinear adjoint", ops.sample_bilinear_adjoint(arr(data["sample_cot"]), arr(uv), tex.shape[:2]),
+                data["sample_grad"], "grad"))
     p, m, v = arr(data["adam_p0"]), arr(np.zeros_like(data["adam_p0"])), arr(np.zeros_like(data["adam_p0"]))
     for t, g in enumerate(data["adam_grads"], start=1):
         ops.adam_update(p, arr(g), m, v, t, maximize=True, **ADAM)

@@ -42,7 +42,7 @@ def test_reference_data_is_what_tensorflow_gives():
 
 def test_cpu_kernels_reproduce_the_reference_data():
     results = gpu_reference.compare_ops(gpu_reference.load(), np)
-    assert len(results) == 25
+    assert len(results) == 27
     for name, got, ref, kind in results:
         assert_close(got, ref, kind, f"{name}: CPU vs TF reference data")
 

@@ -53,6 +53,17 @@ def test_upsample_adjoint_gpu(rng):
     assert rel < TOL["dot"], rel
 
 
+def test_sample_bilinear_adjoint_gpu(rng):
+    import cupy
+
+    uv = cupy.asarray(rng.uniform(-1.5, 2.5, size=(2, 15, 13, 2)).astype(np.float32))
+    x = rng.normal(size=(2, 12, 10, 3)).astype(np.float32)
+    y = rng.normal(size=(2, 15, 13, 3)).astype(np.float32)
+    rel = _dot_rel(lambda t: ops.sample_bilinear(t, uv),
+                   lambda g: ops.sample_bilinear_adjoint(g, uv, (12, 10), batch=2), x, y)
+    assert rel < TOL["dot"], rel
+
+
 @pytest.mark.parametrize("decorrelate", [True, False])
 def test_to_valid_rgb_linear_part_adjoint_gpu(decorrelate, rng):
     """The clip variant is affine where nothing clips: y(base + d) - y(base) = A d (as tests/ops/test_color.py)."""

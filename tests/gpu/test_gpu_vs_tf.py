@@ -20,7 +20,7 @@ def test_gpu_matches_tensorflow_reference_data():
     data = gpu_reference.load()
     rtol, atol = TOL["gpu"]
     results = gpu_reference.compare_ops(data, cupy)
-    assert len(results) == 25
+    assert len(results) == 27
     for name, got, ref, _ in results:
         if np.ndim(ref) == 0:
             assert isinstance(got, float), f"{name}: the GPU path returned {type(got).__name__}"
