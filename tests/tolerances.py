@@ -6,8 +6,9 @@ deliberate error of 1% in any op must fail every check that covers it.
 """
 TOL = {
     # float32 forward vs the TensorFlow reference: TF and the kernels round coordinates and sums differently
-    # (worst: 2e-6 abs on O(1) values, warp/scale/standard chain vs ImageProjectiveTransformV3)
-    "fwd": (5e-6, 5e-6),
+    # (worst: 6.7e-6 abs, sample_bilinear at texel coordinates ~100 where a float32 coordinate is good to 8e-6
+    # of a texel; 2e-6 for the warp, scale and the standard chain vs ImageProjectiveTransformV3)
+    "fwd": (1e-5, 1e-5),
     # float32 adjoint vs tf.GradientTape on the float32 reference (worst: 7e-7 + 7e-6 relative, the warp's
     # scatter-add over up to ~10 taps per pixel)
     "grad": (3e-5, 3e-6),
