@@ -85,8 +85,11 @@ def check_same_shape(op, name_a, a, name_b, b):
 
 def check_positive_int(op, name, v, minimum=1, maximum=INT32_MAX):
     """An int in [minimum, maximum] (default: the kernels' int32 range), returned as a Python int."""
-    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or not minimum <= v <= maximum:
-        raise ValueError(f"{op}: {name} must be an integer in [{minimum}, {maximum}], got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < minimum:
+        raise ValueError(f"{op}: {name} must be an integer >= {minimum}, got {v!r}")
+    if v > maximum:
+        why = " (the kernels' sizes are int32)" if maximum == INT32_MAX else ""
+        raise ValueError(f"{op}: {name} must be an integer <= {maximum}{why}, got {v!r}")
     return int(v)
 
 

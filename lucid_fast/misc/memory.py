@@ -104,33 +104,47 @@ def _read_int(path):
         return None
 
 
-def _cgroup_headroom():
-    """Limit minus usage of this process's memory cgroup (v2 or v1), or None without a limit."""
-    paths = []
+def _inactive_file(stat_path):
+    """total_inactive_file (v1) or inactive_file (v2) from a cgroup's memory.stat, else 0."""
     try:
-        with open("/proc/self/cgroup") as f:
+        with open(stat_path) as f:
+            fields = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
+    except OSError:
+        return 0
+    for key in ("total_inactive_file", "inactive_file"):  # v1 usage is hierarchical, as its total_ field
+        try:
+            return int(fields[key])
+        except (KeyError, ValueError):
+            continue
+    return 0
+
+
+def _cgroup_headroom(proc_cgroup="/proc/self/cgroup", fs_root="/sys/fs/cgroup"):
+    """Limit minus usage of this process's memory cgroup (v2 or v1), or None without a limit."""
+    entries = []
+    try:
+        with open(proc_cgroup) as f:
             for line in f:
                 parts = line.strip().split(":", 2)
-                if len(parts) == 3 and (parts[0] == "0" or "memory" in parts[1].split(",")):
-                    paths.append((parts[0] == "0", parts[2]))
+                if len(parts) == 3 and parts[0] == "0" and not parts[1]:
+                    entries.append((fs_root, parts[2], "memory.max", "memory.current"))
+                elif len(parts) == 3 and "memory" in parts[1].split(","):
+                    entries.append((os.path.join(fs_root, "memory"), parts[2], "memory.limit_in_bytes",
+                                    "memory.usage_in_bytes"))
     except OSError:
         return None
     best = None
-    for v2, rel in paths:
-        rel = rel.lstrip("/")
-        if v2:
-            candidates = [("/sys/fs/cgroup", rel, "memory.max", "memory.current")]
-        else:
-            candidates = [("/sys/fs/cgroup/memory", rel, "memory.limit_in_bytes", "memory.usage_in_bytes")]
-        for root, sub, limit_name, usage_name in candidates:
-            # inside a container the process's cgroup is often mounted as the root: try both places
-            for folder in {os.path.join(root, sub), root}:
-                limit = _read_int(os.path.join(folder, limit_name))
-                if limit is None or limit >= _NO_LIMIT:
-                    continue
-                usage = _read_int(os.path.join(folder, usage_name)) or 0
-                headroom = max(limit - usage, 0)
-                best = headroom if best is None else min(best, headroom)
+    for root, rel, limit_name, usage_name in entries:
+        # inside a container the process's own cgroup is often mounted as the root: look in both places
+        for folder in dict.fromkeys([os.path.join(root, rel.lstrip("/")), root]):
+            limit = _read_int(os.path.join(folder, limit_name))
+            if limit is None or limit >= _NO_LIMIT:
+                continue
+            usage = _read_int(os.path.join(folder, usage_name)) or 0
+            # the usage counts the page cache; its inactive part is reclaimed before the limit bites
+            usage -= min(_inactive_file(os.path.join(folder, "memory.stat")), usage)
+            headroom = max(limit - usage, 0)
+            best = headroom if best is None else min(best, headroom)
     return best
 
 
