@@ -28,6 +28,9 @@ from .objectives_util import PositionError
 
 # Sizes a suggestion is rounded down to.
 SIZE_STEP = 8
+# A suggested size must fit with this much to spare (pooled sizes round up, so small images need a bit more
+# per pixel than the large one the estimate was made for).
+ADVICE_MARGIN = 1.05
 
 
 def _strip(name):
@@ -171,20 +174,32 @@ def _check_memory(vis, shape):
     where = f"up to layer {', '.join(repr(n) for n in layers)}" if layers else "on the input only"
     what = (f"render_vis: a step on {b} image(s) of {shape[1]}x{shape[2]} (the largest the transforms make from "
             f"{h}x{w}) through model {vis.model.name!r} {where}")
-    memory.check_fits(need, what, _advice(vis, need, available))
+    memory.check_fits(need, what, _advice(vis, need, available, shape[1:3]))
 
 
-def _advice(vis, need, available):
-    """What to reduce: the image size that fits (memory grows with its area), or the batch."""
+def _advice(vis, need, available, largest):
+    """What to reduce: the image size that fits, or the batch.
+
+    The suggestion assumes the step's memory (less the constant) grows with the area of the largest image the
+    transforms make, which holds for convolutional layers; ADVICE_MARGIN covers the rounding of pooled sizes.
+    """
     b, h, w, _ = vis.image_shape
-    usable = available - models.STEP_MEMORY_OVERHEAD
-    scale = math.sqrt(max(usable, 0) / max(need - models.STEP_MEMORY_OVERHEAD, 1))
-    side = int(min(h, w) * scale) // SIZE_STEP * SIZE_STEP
-    parts = []
-    if side >= SIZE_STEP:
-        parts.append(f"reduce the image size to at most about {side} px")
-    else:
-        parts.append("reduce the image size")
+    per_pixel = (need - models.STEP_MEMORY_OVERHEAD) / (largest[0] * largest[1])
+
+    def fits(side):
+        scale = side / min(h, w)
+        hh, ww = max(1, int(h * scale)), max(1, int(w * scale))
+        try:
+            area = max(a * c for a, c in vis.chain.output_sizes((hh, ww)))
+        except ValueError:  # too small for the transforms
+            return False
+        return models.STEP_MEMORY_OVERHEAD + ADVICE_MARGIN * per_pixel * max(area, hh * ww) <= available
+
+    lo, hi = 0, min(h, w) // SIZE_STEP  # in units of SIZE_STEP: fits(lo) assumed, fits(hi + 1) not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid * SIZE_STEP) else (lo, mid - 1)
+    parts = [f"reduce the image size to at most {lo * SIZE_STEP} px" if lo else "reduce the image size"]
     if b > 1:
         parts.append(f"the batch ({b})")
     parts.append("or render a layer closer to the input")
