@@ -45,20 +45,28 @@ print(json.dumps(dict(forward=forward, estimate=estimate, before=before, peak=pe
 """
 
 
+def measure(size, layer, batch):
+    """One configuration in a fresh process: {forward, estimate, before, peak} in bytes."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", LUCID_FAST_MEMORY_LIMIT="off")
+    out = subprocess.run([sys.executable, "-c", CHILD, str(size), layer, str(batch)], capture_output=True,
+                         text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{size}:{layer}:{batch} failed ({out.returncode}): {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv):
     configs = argv or DEFAULT
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", LUCID_FAST_MEMORY_LIMIT="off")
     mib = float(1 << 20)
     print(f"{'size':>5s} {'layer':14s} {'batch':>5s} {'forward MiB':>12s} {'growth MiB':>11s} {'ratio':>6s} "
           f"{'estimate MiB':>13s} {'est/growth':>10s}")
     for config in configs:
         size, layer, batch = config.split(":")
-        out = subprocess.run([sys.executable, "-c", CHILD, size, layer, batch], capture_output=True, text=True,
-                             env=env, check=False)
-        if out.returncode != 0:
-            print(f"{config}: failed ({out.returncode}): {out.stderr.strip().splitlines()[-1:]}")
+        try:
+            r = measure(size, layer, batch)
+        except RuntimeError as err:
+            print(err)
             continue
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         growth = r["peak"] - r["before"]
         print(f"{size:>5s} {layer:14s} {batch:>5s} {r['forward'] / mib:12.0f} {growth / mib:11.0f} "
               f"{growth / r['forward']:6.2f} {r['estimate'] / mib:13.0f} {r['estimate'] / growth:10.2f}")

@@ -249,13 +249,13 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    check = getattr(args, "check", None)
-    errors = check(args) if check is not None else []
-    if errors:
-        for message in errors:
-            print(f"lucid-fast {args.cmd}: error: {message}", file=sys.stderr)
-        return EXIT_USAGE
     try:
+        check = getattr(args, "check", None)
+        errors = check(args) if check is not None else []
+        if errors:
+            for message in errors:
+                print(f"lucid-fast {args.cmd}: error: {message}", file=sys.stderr)
+            return EXIT_USAGE
         return args.fn(args) or 0
     except ValueError as err:  # user errors (unknown layer, bad channel...) read as messages, not tracebacks
         print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)

@@ -117,8 +117,9 @@ class CropOrPadTo(AffineTransform):
     """Centre crop or pad to (height, width), as tf.image.resize_with_crop_or_pad."""
 
     def __init__(self, height, width):
-        if height < 1 or width < 1:
-            raise ValueError(f"crop_or_pad_to: height and width must be >= 1, got {height}x{width}")
+        for name, v in (("height", height), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"crop_or_pad_to: {name} must be an integer >= 1, got {v!r}")
         self.hw = (int(height), int(width))
 
     def sample(self, size, rng):
