@@ -135,9 +135,11 @@ def lowres_tensor(shape, underlying_shape, offset=None, sd=None):
         ints = []
         for n, (s, u, o) in enumerate(zip(shape, underlying_shape, offs)):
             if o is True:
-                o = s / u / 2
+                o = int(s / u / 2)  # Lucid: half a low-resolution cell, truncated
             elif o is False or o is None:
                 o = 0
+            elif isinstance(o, bool) or not isinstance(o, (int, np.integer)):
+                raise ValueError(f"lowres_tensor: offset entries must be ints, True, False or None, got {o!r}")
             ints.append(int(o))
         if any(ints):
             t = Offset(t, ints)
