@@ -220,7 +220,7 @@ def build_parser():
     r.set_defaults(fn=_render, check=_check_render_args)
     lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes")
     lay.add_argument("--model", default="vgg16_hed")
-    lay.set_defaults(fn=_layers)
+    lay.set_defaults(fn=_layers, check=lambda args: _check_model_arg(args.model))
     g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
                        description="Renders every channel of the layers (K channels per optimization), writes each "
                                    "one atomically, resumes where a previous run stopped, and builds OUT/site/.")
@@ -261,8 +261,8 @@ def main(argv=None):
         print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"lucid-fast {args.cmd}: interrupted; nothing was written (a file already at the output path is "
-              f"unchanged)", file=sys.stderr)
+        after = "; nothing was written (a file already at the output path is unchanged)" if args.cmd == "render" else ""
+        print(f"lucid-fast {args.cmd}: interrupted{after}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as err:
         print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
