@@ -65,9 +65,9 @@ def test_one_int_threshold_means_that_step(model):
     assert render.check_thresholds([7, 3, 7]) == [3, 7]
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True, [1, -2], []])
 def test_seed_must_be_a_non_negative_int(model, seed):
-    with pytest.raises(ValueError, match=r"render_vis: seed must be None, an integer >= 0 or a numpy"):
+    with pytest.raises(ValueError, match=r"render_vis: seed must be None, an integer >= 0 \(or a sequence"):
         render.make_vis_T(model, "conv2:1", param_f=lambda: param.image(SIZE), seed=seed)
 
 
