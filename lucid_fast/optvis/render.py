@@ -376,7 +376,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
             nothing is written).
         relu_gradient_override: Lucid's redirected ReLU gradient for the first 16 steps.
         seed: seeds every random choice (initialization and transforms): same seed, same machine, same
-            images. None, an int >= 0 or a numpy Generator.
+            images. None, an int >= 0 (or a sequence of them) or a numpy Generator.
         progress: a progress bar on stderr (defaults to ``verbose``).
         print_objectives: extra objectives whose values are printed at thresholds.
 

@@ -69,7 +69,9 @@ class Jitter(AffineTransform):
         return wm.jitter(size, self.d, rng)
 
     def output_sizes(self, size):
-        return {tuple(self.sample(size, np.random.default_rng(0))[1])}
+        if min(size) <= self.d:
+            raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
+        return {wm.jitter(size, self.d, offset=(0, 0))[1]}
 
     def __repr__(self):
         return f"jitter({self.d})"
