@@ -114,8 +114,6 @@ def _check_image_memory(args):
 
 
 def _render(args):
-    import numpy as np
-
     from lucid_fast.misc import io
     from lucid_fast.optvis import objectives, param, render, transform
 
