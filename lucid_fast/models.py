@@ -1240,24 +1240,25 @@ class GraphDefAdapter(ModelAdapter):
 
 # Peak memory of a render step on the CPU, as a multiple of the bytes of every floating tensor its forward pass
 # computes (ModelAdapter.activation_bytes), plus a constant. Measured with bench/step_memory.py (vgg16_hed, each
-# configuration in a fresh process, no transforms; the peak RSS (getrusage ru_maxrss) after two steps with the
-# ReLU override on, as in a render's first 16 steps, minus the RSS just before the first step), 2 cores, TF 2.21:
+# configuration in a fresh process, no transforms; the growth of the process's anonymous memory (RssAnon,
+# sampled every millisecond) over two steps with the ReLU override on, as in a render's first 16 steps), 2
+# cores, TF 2.21, a shared machine:
 #
 #     size  layer          batch  forward MiB  growth MiB  growth/forward  estimate/growth
-#      128  block4_conv3       1           52          70            1.33             2.75
-#      256  block4_conv3       1          209         175            0.83             2.17
-#      512  block4_conv3       1          837         618            0.74             1.83
-#     1024  block4_conv3       1         3348        2292            0.68             1.81
-#     2048  block4_conv3       1        13392        8997            0.67             1.80
-#      256  block1_conv2       1          114         105            0.92             2.58
-#      512  block1_conv2       1          457         472            1.03             1.47
-#      512  block5_conv3       1          851         616            0.72             1.86
-#      256  block4_conv3       4          837         605            0.72             1.87
-#      128  block2_pool        8          308         249            0.81             2.03
+#      128  block4_conv3       1           52          52            0.99             3.68
+#      256  block4_conv3       1          209         158            0.76             2.39
+#      512  block4_conv3       1          837         595            0.71             1.90
+#     1024  block4_conv3       1         3348        2270            0.68             1.83
+#     2048  block4_conv3       1        13392        8989            0.67             1.80
+#      256  block1_conv2       1          114          91            0.80             2.95
+#      512  block1_conv2       1          457         459            1.00             1.52
+#      512  block5_conv3       1          851         604            0.71             1.90
+#      256  block4_conv3       4          837         590            0.70             1.92
+#      128  block2_pool        8          308         235            0.76             2.15
 #
 # Shallow layers need the most per forward byte (one layer's backward temporaries dominate); deep in the network
-# many forward tensors are freed before the backward pass peaks. The factor takes the largest ratio (1.03) with a
-# margin, so the estimate was never low in these runs and is up to about 1.85x high for deep layers at large sizes
+# many forward tensors are freed before the backward pass peaks. The factor takes the largest ratio (1.00) with a
+# margin, so the estimate was never low in these runs and is up to about 1.9x high for deep layers at large sizes
 # (LUCID_FAST_MEMORY_LIMIT raises the memory the check assumes when that caution costs a render).
 STEP_MEMORY_FACTOR = 1.15
 STEP_MEMORY_OVERHEAD = 128 << 20  # bytes: TF's per-step bookkeeping, the objective, small tensors

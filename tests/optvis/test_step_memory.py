@@ -1,4 +1,8 @@
-"""The step-memory estimate against a measured peak (the calibration of bench/step_memory.py, one point)."""
+"""The step-memory estimate against a measured peak (the calibration of bench/step_memory.py, one point).
+
+The peak is the growth of anonymous memory (what a step allocates), not of the whole RSS: on a loaded machine
+the shared libraries' pages are evicted and faulted back in during the step, which inflated an RSS-based growth
+to 1.8x in one full-suite run."""
 import importlib.util
 import os
 
