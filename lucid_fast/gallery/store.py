@@ -19,14 +19,16 @@ import io
 import json
 import os
 import re
-import uuid
 
 import numpy as np
+
+from lucid_fast.misc.atomic import TEMP_SUFFIX
+from lucid_fast.misc.atomic import atomic_write as _atomic_write
 
 from .settings import FORMAT, Settings
 
 MANIFEST = "gallery.json"
-TMP_SUFFIX = ".tmp"
+TMP_SUFFIX = TEMP_SUFFIX  # what temporary files end with (lucid_fast.misc.atomic)
 
 
 class GalleryMismatchError(ValueError):
@@ -34,24 +36,13 @@ class GalleryMismatchError(ValueError):
 
 
 def atomic_write(path, data):
-    """Writes ``data`` (bytes or str) to ``path`` so that ``path`` is either its old content or all of ``data``:
-    a temporary file in the same directory, flushed and fsynced, then renamed over ``path``."""
+    """Writes ``data`` (bytes or str) to ``path`` so that ``path`` is either its old content or all of ``data``
+    (:func:`lucid_fast.misc.atomic.atomic_write`: a temporary file in the same directory, flushed and fsynced,
+    then renamed over ``path``; removed if anything interrupts the write)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with _atomic_write(path) as f:
+        f.write(data)
 
 
 def png_bytes(image):

@@ -11,6 +11,7 @@ import tempfile
 import numpy as np
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
+SAVE_EXTS = IMAGE_EXTS + (".npy", ".npz", ".json", ".txt")
 
 
 def _to_uint8(img):
@@ -55,10 +56,18 @@ def _image_for_pil(arr):
 
 
 def save(thing, path, **kwargs):
-    """Saves ``thing`` to ``path``, choosing the format from the extension."""
+    """Saves ``thing`` to ``path``, choosing the format from the extension.
+
+    The write is atomic (:func:`lucid_fast.misc.atomic.atomic_write`): an interrupted save leaves the file that
+    was at ``path`` as it was, and no partial file.
+    """
     from PIL import Image
 
+    from lucid_fast.misc.atomic import atomic_write
+
     ext = os.path.splitext(path)[1].lower()
+    if ext not in SAVE_EXTS:
+        raise ValueError(f"save: unknown extension {ext!r}; use one of {SAVE_EXTS}")
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     if ext in IMAGE_EXTS:
@@ -69,21 +78,27 @@ def save(thing, path, **kwargs):
         img = Image.fromarray(arr)
         if ext != ".png" and img.mode == "RGBA":
             img = img.convert("RGB")
-        img.save(path, quality=kwargs.get("quality", 95)) if ext != ".png" else img.save(path)
+        with atomic_write(path) as f:
+            if ext == ".png":
+                img.save(f, format="PNG")
+            else:
+                img.save(f, format="JPEG", quality=kwargs.get("quality", 95))
     elif ext == ".npy":
-        np.save(path, np.asarray(thing))
+        arr = np.asarray(thing)
+        with atomic_write(path) as f:
+            np.save(f, arr)
     elif ext == ".npz":
         if not isinstance(thing, dict):
             raise ValueError("save: .npz needs a dict of arrays")
-        np.savez(path, **thing)
+        with atomic_write(path) as f:
+            np.savez(f, **thing)
     elif ext == ".json":
-        with open(path, "w") as f:
-            json.dump(thing, f, default=_json_default, indent=kwargs.get("indent"))
-    elif ext == ".txt":
-        with open(path, "w") as f:
+        text = json.dumps(thing, default=_json_default, indent=kwargs.get("indent"))
+        with atomic_write(path, "w") as f:
+            f.write(text)
+    else:  # .txt
+        with atomic_write(path, "w") as f:
             f.write(str(thing))
-    else:
-        raise ValueError(f"save: unknown extension {ext!r}; use one of {IMAGE_EXTS + ('.npy', '.npz', '.json', '.txt')}")
     return path
 
 

@@ -83,7 +83,9 @@ def _verify(path, checksum, url):
                 f"first fetched ({expected}, in {record}). Delete both files to download {url} again.")
         return
     # No published checksum: record the first copy's (trust on first use).
-    with open(record, "w") as fh:
+    from lucid_fast.misc.atomic import atomic_write  # noqa: PLC0415
+
+    with atomic_write(record, "w") as fh:
         fh.write(f"{got}  {os.path.basename(path)}\n")
 
 

@@ -44,6 +44,7 @@ from lucid_fast.optvis.objectives_util import (
     _T_handle_batch,
     _dim,
     _dot_cossim,
+    _check_position,
     _extract_act_pos,
     _is_int,
     _make_arg_str,
@@ -469,9 +470,10 @@ def neuron(layer_name, channel_n, x=None, y=None, batch=None):
     over the batch (or taken from item ``batch`` only).
     """
     _check_channel("neuron", channel_n)
+    _check_position("neuron", x, y)
 
     def inner(T):
-        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "neuron", layer_name)
         return tf.reduce_mean(_channel_of("neuron", acts_t, channel_n, layer_name))
     return inner
 
@@ -513,9 +515,10 @@ direction_cossim = direction  # Lucid's alias: direction with a cossim_pow argum
 def direction_neuron(layer_name, vec, x=None, y=None, cossim_pow=0, batch=None):
     """:func:`direction` at a single spatial position (the centre by default; see :func:`neuron`)."""
     vec_t = _as_direction("direction_neuron", vec)[None, None, None]
+    _check_position("direction_neuron", x, y)
 
     def inner(T):
-        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "direction_neuron", layer_name)
         return _dot_cossim(acts_t, vec_t, cossim_pow=cossim_pow)
     return inner
 

@@ -11,6 +11,7 @@ The model's work (forward to the deepest layer the objective needs, and the inpu
 TensorFlow does; it is traced once per (model, objective, shape) and run with no copies at the seam.
 """
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -18,9 +19,9 @@ import warnings
 import numpy as np
 
 from lucid_fast import ops
-from lucid_fast._bindings import dlpack
+from lucid_fast._bindings import checks, dlpack
 
-from . import objectives
+from . import objectives, preflight
 from . import param as param_mod
 from . import transform as transform_mod
 
@@ -104,11 +105,10 @@ class VisSession:
         from lucid_fast import models
 
         self.tf = tf
+        self.rng = checks.check_seed("render_vis", seed)
         self.model = models.load_model(model)
         self.objective = objectives.as_objective(objective_f)
-        self.rng = np.random.default_rng(seed)
         self.graph = param_mod.ParamGraph(make_param(param_f))
-        self.graph.initialize(self.rng)
         self.chain = transform_mod.make_chain(transforms)
         self.optimizer = make_optimizer(optimizer)
         self.relu_gradient_override = bool(relu_gradient_override)
@@ -116,9 +116,11 @@ class VisSession:
         self.last_loss = None
         self.image_shape = tuple(self.graph.output.shape)
         self._check_channels()
-        self._moments = {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape)) for p in self.graph.params}
         self.native_terms = tuple(getattr(self.objective, "native_terms", ()))
         self.layers = self._discover_layers()
+        preflight.check_session(self)  # sizes, gradient path, memory: before anything is allocated
+        self.graph.initialize(self.rng)
+        self._moments = {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape)) for p in self.graph.params}
         self._step_fns = {}
         self._act_fn = None
         self._act_names = ()
@@ -331,6 +333,32 @@ class _Progress:
         self.stream.flush()
 
 
+def check_thresholds(thresholds):
+    """render_vis's thresholds as a sorted list of distinct step counts: a sequence of ints >= 0, or one int n
+    meaning (n,). Anything else (a string, a float such as 2.9, an empty sequence) raises ValueError."""
+    items = None
+    if _is_step(thresholds) or _is_step_like(thresholds):
+        items = [thresholds]
+    elif not isinstance(thresholds, (str, bytes)):
+        try:
+            items = list(thresholds)
+        except TypeError:
+            items = None
+    if not items or not all(_is_step(t) for t in items):
+        raise ValueError(f"render_vis: thresholds must be step counts: a non-empty sequence of integers >= 0, or "
+                         f"one integer n meaning (n,); got {thresholds!r}")
+    return sorted({int(t) for t in items})
+
+
+def _is_step(t):
+    return isinstance(t, (numbers.Integral, np.integer)) and not isinstance(t, bool) and t >= 0
+
+
+def _is_step_like(t):
+    """A single number that is not a step count (e.g. 2.9 or -1): an error below, not an iterable."""
+    return isinstance(t, numbers.Number) and not isinstance(t, bool)
+
+
 def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None, thresholds=(512,),
                verbose=True, relu_gradient_override=True, seed=None, progress=None, print_objectives=None):
     """Optimizes an image to maximize ``objective_f`` on ``model`` (Lucid's render_vis, on TF2).
@@ -342,11 +370,13 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         param_f: a function returning a parameterization (default ``param.image(128)``), or one.
         optimizer: None (Adam 0.05), a learning rate, ``render.Adam`` or a tf.keras Adam's settings.
         transforms: a list of transforms (default ``transform.standard_transforms``, as Lucid's render_vis).
-        thresholds: step counts at which to keep the image; runs max(thresholds) + 1 steps, as Lucid.
-        verbose: print the objective at each threshold (and show the image in a notebook).
+        thresholds: step counts (ints >= 0) at which to keep the image; runs max(thresholds) + 1 steps, as
+            Lucid. One int n means (n,); strings, fractions and negative numbers raise ValueError.
+        verbose: print the objective at each threshold (and show the image in a notebook; elsewhere
+            nothing is written).
         relu_gradient_override: Lucid's redirected ReLU gradient for the first 16 steps.
         seed: seeds every random choice (initialization and transforms): same seed, same machine, same
-            images.
+            images. None, an int >= 0 (or a sequence of them) or a numpy Generator.
         progress: a progress bar on stderr (defaults to ``verbose``).
         print_objectives: extra objectives whose values are printed at thresholds.
 
@@ -354,9 +384,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         A list with one NHWC float32 array in [0, 1] per threshold reached. Ctrl-C or a non-finite objective
         stops early and returns the images so far plus the current one.
     """
-    thresholds = sorted(set(int(t) for t in thresholds))
-    if not thresholds or thresholds[0] < 0:
-        raise ValueError(f"render_vis: thresholds must be non-negative step counts, got {thresholds}")
+    thresholds = check_thresholds(thresholds)
     vis = make_vis_T(model, objective_f, param_f, optimizer, transforms, relu_gradient_override, seed)
     n_steps = thresholds[-1] + 1
     bar = _Progress(n_steps, verbose if progress is None else progress)
@@ -388,7 +416,8 @@ def _report(vis, i, loss, img, print_objectives):
     try:
         from lucid_fast.misc import io
 
-        io.show(np.hstack(list(img)))
+        if io._in_notebook():  # outside a notebook, show() would leave a temporary PNG per threshold
+            io.show(np.hstack(list(img)))
     except Exception:  # showing is a convenience; never break a render for it
         pass
 

@@ -32,6 +32,11 @@ class AffineTransform:
     def sample(self, size, rng):
         raise NotImplementedError
 
+    def output_sizes(self, size):
+        """Every (h, w) this transform can produce from ``size`` (a set). The default draws 16 samples from a
+        fixed generator; the transforms here list them exactly."""
+        return {tuple(self.sample(size, np.random.default_rng(k))[1]) for k in range(16)}
+
 
 class Pad(AffineTransform):
     def __init__(self, w, mode="REFLECT", constant_value=0.5):
@@ -44,6 +49,9 @@ class Pad(AffineTransform):
 
     def sample(self, size, rng):
         return wm.pad(size, self.w)
+
+    def output_sizes(self, size):
+        return {wm.pad(size, self.w)[1]}
 
     def __repr__(self):
         return f"pad({self.w}, mode={self.mode!r}, constant_value={self.constant_value})"
@@ -60,6 +68,11 @@ class Jitter(AffineTransform):
             raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
         return wm.jitter(size, self.d, rng)
 
+    def output_sizes(self, size):
+        if min(size) <= self.d:
+            raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
+        return {wm.jitter(size, self.d, offset=(0, 0))[1]}
+
     def __repr__(self):
         return f"jitter({self.d})"
 
@@ -74,6 +87,9 @@ class RandomScale(AffineTransform):
     def sample(self, size, rng):
         s = self.scales[int(rng.integers(len(self.scales)))]
         return wm.scale(size, s)
+
+    def output_sizes(self, size):
+        return {wm.scale(size, s)[1] for s in self.scales}
 
     def __repr__(self):
         return f"random_scale({self.scales})"
@@ -92,6 +108,9 @@ class RandomRotate(AffineTransform):
         a = self.angles[int(rng.integers(len(self.angles)))]
         return wm.rotate(size, a)
 
+    def output_sizes(self, size):
+        return {tuple(size)}
+
     def __repr__(self):
         return f"random_rotate({len(self.angles)} angles)"
 
@@ -100,8 +119,9 @@ class CropOrPadTo(AffineTransform):
     """Centre crop or pad to (height, width), as tf.image.resize_with_crop_or_pad."""
 
     def __init__(self, height, width):
-        if height < 1 or width < 1:
-            raise ValueError(f"crop_or_pad_to: height and width must be >= 1, got {height}x{width}")
+        for name, v in (("height", height), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"crop_or_pad_to: {name} must be an integer >= 1, got {v!r}")
         self.hw = (int(height), int(width))
 
     def sample(self, size, rng):
@@ -110,6 +130,9 @@ class CropOrPadTo(AffineTransform):
         oy, ox = ((s - t) // 2 if s >= t else -((t - s) // 2) for s, t in zip(size, self.hw))
         m = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy], [0.0, 0.0, 1.0]])
         return m, self.hw
+
+    def output_sizes(self, size):
+        return {self.hw}
 
     def __repr__(self):
         return f"crop_or_pad_to{self.hw}"
@@ -236,6 +259,15 @@ class TransformChain:
             mats.append(m)
         total = wm.compose_affine(*mats)
         return wm.to_kernel_matrices(np.broadcast_to(total, (batch, 3, 3))), tuple(int(s) for s in size)
+
+    def output_sizes(self, size):
+        """Every (h, w) the chain can produce from an image of ``size`` (a set of int pairs)."""
+        sizes = {tuple(int(s) for s in size)}
+        for t in self.affine:
+            sizes = {tuple(int(v) for v in out) for s in sizes for out in t.output_sizes(s)}
+            if any(min(s) < 1 for s in sizes):
+                raise ValueError(f"transform {t!r} leaves an empty image")
+        return sizes
 
     @property
     def is_identity(self):

@@ -14,6 +14,7 @@ shared term plus a per-image term), ``a - b``, ``k * a``, ``a * b`` (elementwise
 import numpy as np
 
 from lucid_fast import ops
+from lucid_fast._bindings import checks
 
 
 class Node:
@@ -79,7 +80,7 @@ class Param(Node):
     """A leaf: an optimized float32 array, initialized by ``init_fn(rng) -> array`` or a given value."""
 
     def __init__(self, shape, init_fn=None, init_val=None, name="param"):
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = checks.check_shape(name, shape)
         if any(s < 1 for s in self.shape):
             raise ValueError(f"{name}: every dimension of the shape must be >= 1, got {self.shape}")
         if init_val is not None:
@@ -370,7 +371,7 @@ class TFParam(Node):
     """
 
     def __init__(self, shape, build, name="tf_param"):
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = checks.check_shape(name, shape)
         if len(self.shape) != 4 or min(self.shape) < 1:
             raise ValueError(f"{name}: shape must be (batch, height, width, channels), got {shape!r}")
         self.build, self.name = build, name

@@ -2,6 +2,8 @@
 import numpy as np
 
 from lucid_fast import ops
+from lucid_fast._bindings import checks
+from lucid_fast._bindings.op_spectrum import MIN_WIDTH
 
 from .core import Node, Param, normal_init
 
@@ -9,10 +11,20 @@ DEFAULT_SD = 0.01  # Lucid's default init scale for every spatial parameterizati
 
 
 def _check_shape(fn, shape):
-    shape = tuple(shape)
-    if len(shape) != 4 or any((not isinstance(s, (int, np.integer))) or s < 1 for s in shape):
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        dims = ()
+    if len(dims) != 4 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in dims):
         raise ValueError(f"{fn}: shape must be (batch, height, width, channels) of positive ints, got {shape!r}")
-    return tuple(int(s) for s in shape)
+    return tuple(checks.check_positive_int(fn, "shape", s) for s in dims)
+
+
+def _check_sd(fn, sd):
+    """The init scale: None (DEFAULT_SD) or a finite number >= 0."""
+    if sd is None:
+        return DEFAULT_SD
+    return checks.check_finite_scalar(fn, "sd", sd, minimum=0.0)
 
 
 def pixel_image(shape, sd=None, init_val=None):
@@ -21,7 +33,7 @@ def pixel_image(shape, sd=None, init_val=None):
     Shape: (batch, height, width, channels). ``init_val`` replaces the random init.
     """
     shape = _check_shape("pixel_image", shape)
-    sd = DEFAULT_SD if sd is None else sd
+    sd = _check_sd("pixel_image", sd)
     return Param(shape, normal_init(shape, sd), init_val, name="pixel_image")
 
 
@@ -48,9 +60,13 @@ def fft_image(shape, sd=None, decay_power=1, init_val=None):
     (2, batch, channels, height, wf) with wf = width//2 + 1 (+1 for odd widths, as Lucid).
     """
     b, h, w, c = _check_shape("fft_image", shape)
+    if w < MIN_WIDTH:
+        raise ValueError(f"fft_image: the width must be >= {MIN_WIDTH} (Lucid's spectrum of a 1-pixel-wide image "
+                         f"has no inverse FFT), got shape {shape!r}; use pixel_image for it")
+    decay_power = checks.check_decay_power("fft_image", decay_power, h, w)
     wf = ops.rfft2d_freqs(h, w).shape[1]
     spec_shape = (2, b, c, h, wf)
-    sd = DEFAULT_SD if sd is None else sd
+    sd = _check_sd("fft_image", sd)
     spectrum = Param(spec_shape, normal_init(spec_shape, sd), init_val, name="fft_image spectrum")
     return FFTImage(spectrum, h, w, decay_power)
 
@@ -105,11 +121,11 @@ def lowres_tensor(shape, underlying_shape, offset=None, sd=None):
     """
     shape = _check_shape("lowres_tensor", shape)
     underlying_shape = _check_shape("lowres_tensor", underlying_shape)
+    sd = _check_sd("lowres_tensor", sd)
     if underlying_shape[0] not in (1, shape[0]):
         raise ValueError(f"lowres_tensor: underlying batch must be 1 or {shape[0]}, got {underlying_shape}")
     if underlying_shape[3] != shape[3]:
         raise ValueError(f"lowres_tensor: underlying channels must equal {shape[3]}, got {underlying_shape}")
-    sd = DEFAULT_SD if sd is None else sd
     low = Param(underlying_shape, normal_init(underlying_shape, sd), name="lowres_tensor")
     t = Upsample(low, shape)
     if offset is not None and offset is not False:
@@ -119,9 +135,11 @@ def lowres_tensor(shape, underlying_shape, offset=None, sd=None):
         ints = []
         for n, (s, u, o) in enumerate(zip(shape, underlying_shape, offs)):
             if o is True:
-                o = s / u / 2
+                o = int(s / u / 2)  # Lucid: half a low-resolution cell, truncated
             elif o is False or o is None:
                 o = 0
+            elif isinstance(o, bool) or not isinstance(o, (int, np.integer)):
+                raise ValueError(f"lowres_tensor: offset entries must be ints, True, False or None, got {o!r}")
             ints.append(int(o))
         if any(ints):
             t = Offset(t, ints)
@@ -131,8 +149,7 @@ def lowres_tensor(shape, underlying_shape, offset=None, sd=None):
 def laplacian_pyramid_image(shape, n_levels=4, sd=None):
     """A sum of lowres_tensors at 1, 1/2, 1/4, ... resolution (Lucid's laplacian_pyramid_image)."""
     b, h, w, c = _check_shape("laplacian_pyramid_image", shape)
-    if n_levels < 1:
-        raise ValueError(f"laplacian_pyramid_image: n_levels must be >= 1, got {n_levels}")
+    n_levels = checks.check_positive_int("laplacian_pyramid_image", "n_levels", n_levels, maximum=64)
     pyramid = None
     for n in range(n_levels):
         k = 2 ** n
