@@ -464,9 +464,13 @@ class TFParam(Node):
         return ()
 
     def apply_ascent(self, settings):
-        """One Adam ascent step on the variables with the last gradients (``settings``: render.Adam)."""
+        """One ascent step on the variables with the last gradients (``settings``: render.Adam, or a
+        render.TFOptimizer, which then runs its TensorFlow optimizer on them)."""
         import tensorflow as tf
 
+        if callable(getattr(settings, "ascend_variables", None)):
+            settings.ascend_variables(id(self), self.variables, list(self.grads))
+            return
         if self._optimizer is None:
             opt = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
                                            beta_2=settings.beta_2, epsilon=settings.epsilon)
