@@ -42,7 +42,7 @@ def _render(args):
                                thresholds=(args.steps - 1,), verbose=False, progress=not args.quiet,
                                seed=args.seed, relu_gradient_override=not args.no_relu_override)
     final = images[-1]
-    io.save(io.image_grid(final), args.out)
+    io.save(io.image_grid(final), args.out, domain=(0, 1))  # the values as rendered (save alone would stretch)
     if args.save_npy:
         np.save(os.path.splitext(args.out)[0] + ".npy", final)
     if not args.quiet:
