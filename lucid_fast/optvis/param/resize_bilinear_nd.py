@@ -10,10 +10,10 @@ import numpy as np
 from .lowres import linear_weights
 
 
-def product(values):
+def product(l):  # noqa: E741 - Lucid's parameter name
     """The product of a list of numbers (1 for an empty list)."""
     prod = 1
-    for v in values:
+    for v in l:
         prod *= v
     return prod
 
