@@ -1,0 +1,61 @@
+"""Tiny models with Lucid-like layer names, for the Lucid-compatibility tests.
+
+    input (None, None, 3) -> mixed3a (3x3 conv, ReLU; 8 ch) -> pool (2x2 max) -> mixed4a (3x3 conv, ReLU; 12 ch)
+
+As a Keras model (``tiny_model``) and as the same weights frozen into a GraphDef with an input placeholder
+named ``input`` in Lucid's value range (-117, 138) (``tiny_graphdef``), so Lucid-style ``vision_base.Model``
+subclasses can be tested without a download. Adapters expose ``mixed4a_pre_relu`` etc. as Lucid's models do.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+VALUE_RANGE = (-117.0, 138.0)  # Lucid's InceptionV1 input range
+
+
+def _weights(seed=3):
+    rng = np.random.default_rng(seed)
+    return {
+        "mixed3a": (rng.normal(0, 0.4, (3, 3, 3, 8)).astype(np.float32), rng.normal(0, 0.1, 8).astype(np.float32)),
+        "mixed4a": (rng.normal(0, 0.3, (3, 3, 8, 12)).astype(np.float32), rng.normal(0, 0.1, 12).astype(np.float32)),
+    }
+
+
+def tiny_keras(seed=3):
+    w = _weights(seed)
+    x = tf.keras.Input((None, None, 3), name="input")
+    y = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="mixed3a")(x)
+    y = tf.keras.layers.MaxPooling2D(2, name="pool")(y)
+    y = tf.keras.layers.Conv2D(12, 3, padding="same", activation="relu", name="mixed4a")(y)
+    model = tf.keras.Model(x, y, name="tiny_lucid")
+    for name, (k, b) in w.items():
+        model.get_layer(name).set_weights([k, b])
+    return model
+
+
+def tiny_graphdef(seed=3):
+    """The same network as a frozen GraphDef whose input ``input`` takes images in VALUE_RANGE."""
+    w = _weights(seed)
+    lo, hi = VALUE_RANGE
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, None, None, 3], name="input")
+        u = (x - lo) / (hi - lo)  # back to [0, 1]: the graph computes what the Keras model computes
+        pre = tf.nn.bias_add(tf.nn.conv2d(u, w["mixed3a"][0], 1, "SAME"), w["mixed3a"][1], name="mixed3a_conv")
+        y = tf.nn.relu(pre, name="mixed3a")
+        y = tf.nn.max_pool2d(y, 2, 2, "VALID", name="pool")
+        pre = tf.nn.bias_add(tf.nn.conv2d(y, w["mixed4a"][0], 1, "SAME"), w["mixed4a"][1], name="mixed4a_conv")
+        tf.nn.relu(pre, name="mixed4a")
+    return graph.as_graph_def()
+
+
+@pytest.fixture(scope="package")
+def tiny_model():
+    return tiny_keras()
+
+
+@pytest.fixture(scope="package")
+def tiny_pb(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pb") / "tiny.pb"
+    path.write_bytes(tiny_graphdef().SerializeToString())
+    return str(path)
