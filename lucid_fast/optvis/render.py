@@ -144,6 +144,8 @@ class TFOptimizer:
         import tensorflow as tf
 
         params = list(params)
+        if not params:  # e.g. a CPPN: its TF variables are updated by the TFParam stage
+            return
         key = ("params",) + tuple(id(p) for p in params)
         entry = self._slots.get(key)
         variables = entry[1] if entry is not None else [tf.Variable(p.value, name=p.name.replace(" ", "_"))

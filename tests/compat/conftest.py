@@ -59,3 +59,50 @@ def tiny_pb(tmp_path_factory):
     path = tmp_path_factory.mktemp("pb") / "tiny.pb"
     path.write_bytes(tiny_graphdef().SerializeToString())
     return str(path)
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 serving a folder, in a thread; records the paths requested."""
+
+    def __init__(self, root):
+        import functools
+        import http.server
+        import threading
+
+        self.root, self.requests = root, []
+        log = self.requests
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                log.append(self.path)
+                super().do_GET()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def http_files(tmp_path, monkeypatch):
+    """(server, folder): files written to the folder are served at server.url; the download cache is a fresh
+    folder ($LUCID_FAST_CACHE)."""
+    monkeypatch.setenv("LUCID_FAST_CACHE", str(tmp_path / "cache"))
+    for var in ("no_proxy", "NO_PROXY"):  # a proxy configured on the machine must not intercept 127.0.0.1
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    root = tmp_path / "www"
+    root.mkdir()
+    server = _Server(root)
+    try:
+        yield server, root
+    finally:
+        server.stop()
