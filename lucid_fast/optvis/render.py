@@ -256,11 +256,11 @@ class VisSession:
         self.step_count = 0
         self.last_loss = None
         self.image_shape = tuple(self.graph.output.shape)
-        self._check_channels()
         self._moments = {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape)) for p in self.graph.params}
         self.native_terms = tuple(getattr(self.objective, "native_terms", ()))
         self.wants_alpha = False  # set by _discover_layers when the objective reads T("alpha_transformed")
         self.layers = self._discover_layers()
+        self._check_channels()
         self._step_fns = {}
         self._act_fn = None
         self._act_names = ()
@@ -270,9 +270,12 @@ class VisSession:
         c = self.image_shape[-1]
         if self.chain.collapse is not None:
             c = 3 if c == 4 else c
+        elif self.wants_alpha and c == self.model.input_channels + 1:
+            c -= 1  # an image composited by the parameterization, its alpha last: the model sees the rest
         want = self.model.input_channels
         if c != want:
-            hint = " (an RGBA image needs transform.collapse_alpha_random())" if c == 4 else ""
+            hint = (" (an RGBA image needs transform.collapse_alpha_random(), or an objective that reads "
+                    "T(\"alpha_transformed\") when the parameterization composites the image itself)") if c == 4 else ""
             raise ValueError(f"render_vis: the parameterization makes {c}-channel images but the model "
                              f"{self.model.name!r} takes {want} channels{hint}")
 
@@ -362,12 +365,14 @@ class VisSession:
         return step
 
     def _check_alpha(self):
-        if self.image_shape[-1] != 4 or self.chain.collapse is None:
+        want = 4 if self.chain.collapse is not None else self.model.input_channels + 1
+        if self.image_shape[-1] != want:
             raise ValueError(f'render_vis: T("{ALPHA_TRANSFORMED}") is the alpha channel carried through the '
-                             f"transforms; it needs an RGBA parameterization (param.image(..., alpha=True)) and "
-                             f"transform.collapse_alpha_random() in the transforms; the image has "
-                             f"{self.image_shape[-1]} channels and the transforms "
-                             f"{'do' if self.chain.collapse is not None else 'do not'} collapse the alpha")
+                             f"transforms: it needs an RGBA parameterization, either with "
+                             f"transform.collapse_alpha_random() in the transforms (param.image(..., alpha=True)), "
+                             f"or composited by the parameterization itself (colour channels then alpha, e.g. "
+                             f"param.concat([composited_rgb, alpha], -1)); the image has {self.image_shape[-1]} "
+                             f"channels")
 
     # ---- the step -------------------------------------------------------------------------------
     def compute_gradients(self):
@@ -389,7 +394,7 @@ class VisSession:
         x_pre, saved = x_raw, None
         if self.chain.collapse is not None:
             x_pre, saved = self.chain.collapse.forward(x_raw, self.rng)
-        if self.wants_alpha:  # the alpha goes through the same warp, as a 4th channel after the composited RGB
+        if self.wants_alpha and saved is not None:  # the alpha goes through the same warp, after the RGB
             rgb = x_pre
             x_pre = ops.empty_aligned(rgb.shape[:-1] + (rgb.shape[-1] + 1,))
             x_pre[..., :-1] = rgb
@@ -410,7 +415,7 @@ class VisSession:
         else:
             grad_pre = ops.affine_warp_adjoint(grad_x, mats, in_hw=x_pre.shape[1:3], pad_mode=self.chain.pad_mode)
         grad_alpha = None
-        if self.wants_alpha:
+        if self.wants_alpha and saved is not None:
             grad_pre, grad_alpha = np.ascontiguousarray(grad_pre[..., :-1]), grad_pre[..., -1:]
         grad_raw = self.chain.collapse.backward(grad_pre, saved) if saved is not None else grad_pre
         if grad_alpha is not None:
@@ -463,14 +468,27 @@ class VisSession:
             self._act_fn = self.tf.function(self.model.activation_fn(names, relu_override=False))
         x = self.graph.forward()
         c = self.model.input_channels
+        if self.wants_alpha and self.chain.collapse is None and x.shape[-1] == c + 1:
+            x = np.ascontiguousarray(x[..., :c])  # a composited image: its alpha is not the model's
         if x.shape[-1] != c:
             raise ValueError(f"activations: the image has {x.shape[-1]} channels, the model takes {c}")
         return self._act_fn(dlpack.to_tf(x))[name].numpy()
 
+    def value(self, node):
+        """The current value of a stage of the parameterization (Lucid's ``t.eval()`` of an intermediate
+        tensor), e.g. the RGBA image before it was composited onto a background; numpy, a copy."""
+        self.graph.forward()
+        vals = self.graph._values
+        if id(node) not in vals:
+            raise ValueError(f"vis.value: {node!r} is not a stage of this render's parameterization")
+        return np.array(vals[id(node)])
+
     def __call__(self, name):
         """Lucid's ``T(name)``, evaluated: ``"input"`` (the image), ``"loss"`` (the last objective),
-        ``"global_step"`` (steps taken), or a layer's activations. ``"vis_op"`` has no TF2 counterpart: an
-        optimization step is ``vis.step()``."""
+        ``"global_step"`` (steps taken), a layer's activations, or a stage of the parameterization (a
+        ``param.Node``: its current value). ``"vis_op"`` has no TF2 counterpart: a step is ``vis.step()``."""
+        if isinstance(name, param_mod.Node):
+            return self.value(name)
         name = _strip(name) if isinstance(name, str) else name
         if name == "input":
             return self.image()

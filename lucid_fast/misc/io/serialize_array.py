@@ -13,9 +13,10 @@ JS_ARRAY_TYPES = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "float3
 def _normalize_array(array, domain=(0, 1)):
     """An image-like array as uint8 in [0, 255] (a copy; the input is never changed).
 
-    Size-1 axes are squeezed (a batch of one, a single channel). Values are clipped to ``domain = (low, high)``
-    and mapped linearly from it to [0, 255]; ``domain=None`` uses the array's own minimum and maximum. Integer
-    arrays are only clipped, not rescaled (a uint8 image stays as it is).
+    Size-1 axes are squeezed (a batch of one, a single channel). Float values are clipped to
+    ``domain = (low, high)`` and mapped linearly from it to [0, 255]; ``domain=None`` uses the array's own minimum
+    and maximum. Integer arrays are pixel values: only clipped to [0, 255], whatever the domain (Lucid clipped
+    them to the float domain first, which turned a uint8 image shown with the default domain black).
 
     Raises:
         ValueError: more than 3 axes after squeezing, a non-numeric dtype, or NaN values.
@@ -30,18 +31,17 @@ def _normalize_array(array, domain=(0, 1)):
         raise ValueError("cannot make an image of an array that contains NaN or inf")
     if array.size == 0:
         raise ValueError(f"cannot make an image of an empty array (shape {array.shape})")
+    if not np.issubdtype(array.dtype, np.inexact):  # integers are pixel values 0..255 whatever the domain
+        return np.clip(array, 0, 255).astype(np.uint8)
     low, high = array.min(), array.max()
     if domain is None:
         log.debug("no domain given, normalizing from the measured (%s, %s)", low, high)
         domain = (low, high)
     lo, hi = float(domain[0]), float(domain[1])
-    if low < lo or high > hi:
-        array = array.clip(lo, hi)
-    if np.issubdtype(array.dtype, np.inexact):
-        array = array.astype(np.float64) - lo
-        if hi != lo:
-            array *= 255.0 / (hi - lo)
-    return np.clip(np.rint(array) if np.issubdtype(array.dtype, np.inexact) else array, 0, 255).astype(np.uint8)
+    array = array.astype(np.float64).clip(lo, hi) - lo
+    if hi != lo:
+        array *= 255.0 / (hi - lo)
+    return np.clip(np.rint(array), 0, 255).astype(np.uint8)
 
 
 def _serialize_normalized_array(array, fmt="png", quality=70):
