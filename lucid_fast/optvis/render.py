@@ -469,7 +469,9 @@ class VisSession:
         x = self.graph.forward()
         c = self.model.input_channels
         if self.wants_alpha and self.chain.collapse is None and x.shape[-1] == c + 1:
-            x = np.ascontiguousarray(x[..., :c])  # a composited image: its alpha is not the model's
+            rgb = ops.empty_aligned(x.shape[:-1] + (c,))  # a composited image: its alpha is not the model's
+            rgb[...] = x[..., :c]
+            x = rgb
         if x.shape[-1] != c:
             raise ValueError(f"activations: the image has {x.shape[-1]} channels, the model takes {c}")
         return self._act_fn(dlpack.to_tf(x))[name].numpy()

@@ -106,3 +106,54 @@ def http_files(tmp_path, monkeypatch):
         yield server, root
     finally:
         server.stop()
+
+
+# ---- a tiny network with InceptionV1's layer names, for the notebook ports ----------------------------------------
+
+INCEPTION_LAYERS = [("conv2d0", 8), ("conv2d1", 8), ("conv2d2", 8), None, ("mixed3a", 8), ("mixed3b", 8), None,
+                    ("mixed4a", 12), ("mixed4b", 12), ("mixed4c", 12), ("mixed4d", 16), ("mixed4e", 16), None,
+                    ("mixed5a", 16), ("mixed5b", 16)]  # None: a 2x2 max-pool
+
+
+def tiny_inception_keras(seed=11):
+    rng = np.random.default_rng(seed)
+    x = inputs = tf.keras.Input((None, None, 3), name="input")
+    c_in, n_pool = 3, 0
+    for entry in INCEPTION_LAYERS:
+        if entry is None:
+            n_pool += 1
+            x = tf.keras.layers.MaxPooling2D(2, name=f"maxpool{n_pool}")(x)
+            continue
+        name, c = entry
+        layer = tf.keras.layers.Conv2D(c, 3, padding="same", activation="relu", name=name)
+        x = layer(x)
+        layer.set_weights([rng.normal(0, np.sqrt(2.0 / (9 * c_in)), (3, 3, c_in, c)).astype(np.float32),
+                           rng.normal(0, 0.05, c).astype(np.float32)])
+        c_in = c
+    return tf.keras.Model(inputs, x, name="tiny_inception")
+
+
+_TINY_INCEPTION = {}
+
+
+def _tiny_inception_adapter():
+    if "adapter" not in _TINY_INCEPTION:
+        from lucid_fast import models
+
+        _TINY_INCEPTION["adapter"] = models.KerasAdapter(tiny_inception_keras(), image_shape=(32, 32, 3),
+                                                         name="TinyInception")
+    return _TINY_INCEPTION["adapter"]
+
+
+def tiny_inception_class():
+    """A Lucid-style model class (what ``models.InceptionV1`` is to Lucid's notebooks) for the tiny network."""
+    from lucid_fast.modelzoo import vision_base
+
+    class TinyInception(vision_base.Model):
+        image_shape = [32, 32, 3]
+        image_value_range = (0, 1)
+
+        def to_adapter(self):
+            return _tiny_inception_adapter()
+
+    return TinyInception

@@ -137,8 +137,8 @@ def show(thing, domain=(0, 1), **kwargs):
     """Shows an array or a list of arrays as images (see the module docstring).
 
     Args:
-        thing: ``(h, w)`` / ``(h, w, c)`` (one image), ``(n, h, w, c)`` or a list (a row of images); anything
-            else is printed.
+        thing: ``(h, w)`` / ``(h, w, c)`` (one image), ``(n, h, w, c)`` or a list (a row of images; items may
+            be batches of one, as render_vis returns them); anything else is printed.
         domain: ``(low, high)`` of the values (clipped to it), or None for each image's own range.
         **kwargs: ``w`` (display width), ``labels`` (for several images), ``title`` (a caption, lucid_fast).
 
@@ -155,8 +155,11 @@ def show(thing, domain=(0, 1), **kwargs):
         log.warning("show: arrays of rank 2 to 4 are shown as images; printing a rank-%d array", thing.ndim)
         print(repr(thing))
         return None
-    if isinstance(thing, (list, tuple)) and thing and all(np.ndim(t) in (2, 3) for t in thing):
-        return images([np.asarray(t) for t in thing], domain=domain, **kwargs)
+    if isinstance(thing, (list, tuple)) and thing:
+        items = [np.asarray(t.numpy() if hasattr(t, "numpy") else t) for t in thing]
+        items = [t[0] if t.ndim == 4 and t.shape[0] == 1 else t for t in items]  # render_vis's (1, h, w, c)
+        if all(t.ndim in (2, 3) for t in items):
+            return images(items, domain=domain, **kwargs)
     print(repr(thing))
     return None
 
