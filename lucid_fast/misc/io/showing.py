@@ -183,4 +183,8 @@ def graph(graph_def, max_const_size=32):
                               "lucid_fast.modelzoo.layer_info(model) or TensorBoard (tf.summary.graph)")
 
 
+# ``show.images(...)``, ``show.textured_mesh(...)``: the module's functions are reachable from ``io.show`` too, for
+# code written when ``lucid.misc.io.show`` was the module.
+show.image, show.images, show.textured_mesh, show.graph = image, images, textured_mesh, graph
+
 __all__ = ["graph", "image", "image_grid", "images", "show", "textured_mesh"]
