@@ -222,16 +222,17 @@ def test_bilinearly_sampled_image_on_tf_tensors(rng):
 
 
 def test_bilinearly_sampled_image_of_a_parameterization():
-    """A texture parameterization sampled by the native op when it exists, else a clear error naming it."""
+    """A texture parameterization is sampled by the native op (ops.sample_bilinear), with an exact backward."""
     tex = param.pixel_image((1, 5, 7, 3))[0]
-    uv = np.random.default_rng(0).uniform(0, 1, (4, 4, 2)).astype(np.float32)
-    if getattr(ops, "sample_bilinear", None) is None:
-        with pytest.raises(NotImplementedError, match="sample_bilinear"):
-            spatial.bilinearly_sampled_image(tex, uv)
-        return
+    uv = np.random.default_rng(0).uniform(-0.2, 1.2, (4, 4, 2)).astype(np.float32)
     g = _graph(param.stack([spatial.bilinearly_sampled_image(tex, uv)]))
     assert_close(g.forward()[0], _np_sample(g.params[0].value[0], uv), "fwd", "native sampling")
     graph_finite_difference_test(g, np.random.default_rng(1), rtol=1e-2)
+    batch = _graph(spatial.bilinearly_sampled_image(param.pixel_image((2, 5, 7, 3)), uv[None]))
+    out = batch.forward()
+    assert out.shape == (2, 4, 4, 3)
+    assert_close(out[1], _np_sample(batch.params[0].value[1], uv), "fwd", "native sampling, batch")
+    graph_finite_difference_test(batch, np.random.default_rng(2), rtol=1e-2)
 
 
 # ---- indexing and stacking -------------------------------------------------------------------------------------

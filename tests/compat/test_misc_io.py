@@ -217,10 +217,20 @@ def test_show_outside_a_notebook_writes_pngs(rng, capsys):
     assert io.load(row).shape == (5, 14, 3)
     assert io.load(io.show(np.stack([img, img, img]))).shape == (5, 22, 3)  # rank 4: a row
     assert io.load(io.show(rng.uniform(size=(5, 6, 7)))).shape == (5, 6, 3)  # 7 channels collapsed
-    for p in (path,):
-        os.remove(p)
-    with pytest.raises(NotImplementedError, match="3D"):
-        showing.textured_mesh({}, img)
+    os.remove(path)
+
+
+def test_textured_mesh_takes_lucids_arguments(tmp_path, rng):
+    """showing.textured_mesh(mesh, texture, background='0xffffff') (also io.show.textured_mesh) makes the
+    three.js page of lucid_fast.misc.mesh_viewer; Lucid's 0xRRGGBB colour becomes CSS."""
+    from lucid_fast.misc.gl import meshes
+
+    page = tmp_path / "mesh.html"
+    showing.textured_mesh(meshes.torus(n_major=8, n_minor=4), rng.uniform(size=(8, 8, 3)), "0x102030",
+                          path=str(page), display=False)
+    assert "#102030" in page.read_text() and io.show.textured_mesh is showing.textured_mesh
+    with pytest.raises(ValueError, match="position"):
+        showing.textured_mesh({}, rng.uniform(size=(8, 8, 3)))
 
 
 def test_show_in_a_notebook_displays_html(monkeypatch, rng):

@@ -8,6 +8,7 @@ from . import collapse_channels, loading, reading, sanitizing, saving, scoping, 
 from .loading import load
 from .saving import CaptureSaveContext, batch_save, save
 from .scoping import io_scope, scope_url
+from .serialize_array import _to_uint8  # noqa: F401  (used by the gallery and misc.mesh_viewer)
 from .showing import _in_notebook, image_grid, show  # noqa: F401  (_in_notebook: used by misc.mesh_viewer)
 
 __all__ = ["CaptureSaveContext", "batch_save", "image_grid", "io_scope", "load", "save", "scope_url", "show"]

@@ -44,6 +44,19 @@ def _normalize_array(array, domain=(0, 1)):
     return np.clip(np.rint(array), 0, 255).astype(np.uint8)
 
 
+def _to_uint8(img):
+    """An image (any shape) as uint8: uint8 unchanged, floats in [0, 1] clipped and rounded (the gallery and the
+    mesh viewer use it)."""
+    img = np.asarray(img)
+    if img.dtype == np.uint8:
+        return img
+    if not np.issubdtype(img.dtype, np.floating):
+        raise ValueError(f"images must be float in [0, 1] or uint8, got dtype {img.dtype}")
+    if not np.isfinite(img).all():
+        raise ValueError("the image contains NaN or inf")
+    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
 def _serialize_normalized_array(array, fmt="png", quality=70):
     """Encoded image bytes of a uint8 array (``fmt``: png, jpeg, webp, ...; ``quality`` for lossy formats)."""
     from PIL import Image

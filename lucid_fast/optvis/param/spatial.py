@@ -115,8 +115,8 @@ def bilinearly_sampled_image(texture, uv):
     Args:
         texture: ``(tex_h, tex_w, channels)``: a TF tensor or numpy array (the result is a TF tensor, and
             gradients flow to the texture through TensorFlow), or a lucid_fast parameterization (a
-            :class:`~lucid_fast.optvis.param.Node`; the result is then a parameterization stage run by the
-            native ``lucid_fast.ops.sample_bilinear`` kernel).
+            :class:`~lucid_fast.optvis.param.Node`, (H, W, C) or a batch (N, H, W, C); the result is then a
+            parameterization stage run by the native ``lucid_fast.ops.sample_bilinear`` kernel).
         uv: ``(..., 2)`` coordinates in [0, 1] (values outside wrap around).
 
     Returns:
@@ -139,23 +139,33 @@ def _native_sampled_image(texture, uv):
 
 
 class SampleBilinear(Node):
-    """Native stage: a texture parameterization sampled at fixed UV coordinates (``ops.sample_bilinear``)."""
+    """Native stage: a texture parameterization, (H, W, C) or a batch (N, H, W, C), sampled at fixed UV
+    coordinates by ``ops.sample_bilinear`` (its adjoint, a scatter-add, on the way back)."""
 
     def __init__(self, texture, uv):
         uv = np.ascontiguousarray(uv, dtype=np.float32)
-        if len(texture.shape) != 3 or uv.ndim < 1 or uv.shape[-1] != 2:
-            raise ValueError(f"bilinearly_sampled_image: texture must be (tex_h, tex_w, channels) and uv (..., 2); "
-                             f"got {texture.shape} and {uv.shape}")
+        if len(texture.shape) not in (3, 4) or uv.ndim < 1 or uv.shape[-1] != 2:
+            raise ValueError(f"bilinearly_sampled_image: texture must be (tex_h, tex_w, channels) or a batch of "
+                             f"them and uv (..., 2); got {texture.shape} and {uv.shape}")
         self.inputs = (texture,)
         self.uv = uv
-        self.tex_hw = tuple(texture.shape[:2])
-        self.shape = tuple(uv.shape[:-1]) + (texture.shape[-1],)
+        if len(texture.shape) == 3:
+            self.batch, self.tex_hw = None, tuple(texture.shape[:2])
+            self.shape = tuple(uv.shape[:-1]) + (texture.shape[-1],)
+        else:
+            n = texture.shape[0]
+            if uv.ndim < 2 or uv.shape[0] not in (1, n):
+                raise ValueError(f"bilinearly_sampled_image: uv for a batch of {n} textures must be (1 or {n}, ..., "
+                                 f"2), got {uv.shape}")
+            self.batch, self.tex_hw = n, tuple(texture.shape[1:3])
+            self.shape = (n,) + tuple(uv.shape[1:-1]) + (texture.shape[-1],)
 
     def forward(self, texture):
         return ops.sample_bilinear(np.ascontiguousarray(texture), self.uv)
 
     def backward(self, grad_out, texture):
-        return (ops.sample_bilinear_adjoint(np.ascontiguousarray(grad_out), self.uv, self.tex_hw),)
+        return (ops.sample_bilinear_adjoint(np.ascontiguousarray(grad_out, dtype=np.float32), self.uv, self.tex_hw,
+                                            batch=self.batch),)
 
 
 # ---- Lucid's deprecated names ------------------------------------------------------------------------------
