@@ -278,7 +278,7 @@ def test_create_session_names_the_tf2_way():
 def test_a_lucid_style_model_class_renders(tiny_model, tiny_pb, rng):
     """A vision_base.Model subclass declared as in Lucid (model_path, image_shape, image_value_range,
     input_name) goes to render_vis; its activations equal the Keras model with the same weights."""
-    from conftest import VALUE_RANGE
+    from compat_models import VALUE_RANGE
 
     class TinyLucid(vision_base.Model):
         model_path = tiny_pb
@@ -304,7 +304,7 @@ def test_a_lucid_style_model_class_renders(tiny_model, tiny_pb, rng):
 
 
 def test_model_load_from_metadata_graphdef_and_manifest(tiny_pb, tmp_path):
-    from conftest import VALUE_RANGE, tiny_graphdef
+    from compat_models import VALUE_RANGE, tiny_graphdef
 
     meta = {"input_name": "input", "image_shape": [SIZE, SIZE, 3], "image_value_range": list(VALUE_RANGE)}
     graph_def = tiny_graphdef()

@@ -13,7 +13,7 @@ neuron_interaction, aligned_interpolation) need nothing else. The session-based 
 feature_inversion_caricatures) are written as docs/MIGRATING.md says, and their ``*_PORTED`` strings keep
 Lucid's structure line by line.
 
-The harness runs the code on a tiny network with InceptionV1's layer names (``tests/compat/conftest.py``),
+The harness runs the code on a tiny network with InceptionV1's layer names (``tests/compat/compat_models.py``),
 gives runs without a seed ``seed=0`` (Lucid's runs were not reproducible), caps render_vis's thresholds at a few
 steps (keeping their number; past the 16 steps of Lucid's redirected-ReLU gradient, which is not the true
 gradient), and records every optimization, so each port is checked for what it should do: the objective (of the
@@ -25,7 +25,7 @@ import types
 import numpy as np
 import pytest
 
-from conftest import tiny_inception_class
+from compat_models import tiny_inception_class
 from lucid_fast.optvis import render
 
 # ---- the port ---------------------------------------------------------------------------------------------------
