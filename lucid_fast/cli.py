@@ -140,7 +140,8 @@ def _render(args):
                                    thresholds=(args.steps - 1,), verbose=False, progress=not args.quiet,
                                    seed=args.seed, relu_gradient_override=not args.no_relu_override)
         final = images[-1]
-        io.save(io.image_grid(final), args.out)  # atomic: a second Ctrl-C leaves the old file
+        # atomic (a second Ctrl-C leaves the old file); the values as rendered (save alone would stretch them)
+        io.save(io.image_grid(final), args.out, domain=(0, 1))
         if args.save_npy:
             io.save(final, os.path.splitext(args.out)[0] + ".npy")
     finally:

@@ -1383,7 +1383,9 @@ def load_model(model, **kwargs):
               (kwargs as Lucid's modelzoo ``Model`` attributes: ``input_name``, ``image_shape``,
               ``image_value_range``; plus ``name``, ``layer_table``);
             * a path to a ``.keras`` / ``.h5`` Keras model file (loaded with ``keras.saving.load_model``);
-            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``.
+            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``;
+            * a Lucid-style ``lucid_fast.modelzoo.vision_models`` model (``vision_models.InceptionV1()``) or a
+              modelzoo entry: anything with a ``to_adapter()`` method.
 
     Raises:
         ValueError: anything else (the message says what is accepted).
@@ -1393,6 +1395,12 @@ def load_model(model, **kwargs):
             raise ValueError(f"load_model: got a ModelAdapter and keyword arguments {sorted(kwargs)}; an adapter "
                              "is returned as is, so set these when creating it")
         return model
+    to_adapter = getattr(model, "to_adapter", None)
+    if callable(to_adapter) and not isinstance(model, type):  # a Lucid-style modelzoo Model, or a zoo entry
+        if kwargs:
+            raise ValueError(f"load_model: {model!r} describes its own model; keyword arguments {sorted(kwargs)} "
+                             "are not accepted with it")
+        return to_adapter()
     keras = _keras()
     if isinstance(model, keras.Model):
         return KerasAdapter(model, **kwargs)

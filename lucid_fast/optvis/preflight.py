@@ -33,10 +33,6 @@ SIZE_STEP = 8
 ADVICE_MARGIN = 1.05
 
 
-def _strip(name):
-    return name[:-2] if isinstance(name, str) and name.endswith(":0") else name
-
-
 def check_session(vis):
     """Runs the checks of the module doc on a VisSession whose model, objective, parameterization graph,
     transform chain and layers are set (its parameters need not be initialized)."""
@@ -79,24 +75,21 @@ def _gradient_reaches_image(vis, shape):
     act_fn = vis.model.activation_fn(layers, relu_override=False) if layers else None
     found = {}
 
+    with_alpha = getattr(vis, "wants_alpha", False)  # the transformed alpha rides along as a last channel
+    n_model = vis.model.input_channels
+    if with_alpha:
+        shape = (*shape[:3], shape[3] + 1)
+
     def probe(x_t, x_raw_t):
         with tf.GradientTape() as tape:
             tape.watch(x_t)
             tape.watch(x_raw_t)
-            x_in_t = x_t
+            x_in_t, alpha_t = (x_t[..., :n_model], x_t[..., n_model:]) if with_alpha else (x_t, None)
             for fn in vis.chain.tf_fns:
                 x_in_t = fn(x_in_t)
             acts = act_fn(x_in_t) if act_fn is not None else {}
-
-            def T(name):
-                name = _strip(name)
-                if name == "input":
-                    return x_raw_t
-                if name == "input_transformed":
-                    return x_in_t
-                return acts[vis.model.resolve(name)]
-
-            loss_t = tf.convert_to_tensor(vis.objective.tf_part(T), tf.float32)
+            loss_t = tf.convert_to_tensor(vis.objective.tf_part(vis._make_T(acts, x_raw_t, x_in_t, alpha_t)),
+                                          tf.float32)
         grads = tape.gradient(loss_t, [x_t, x_raw_t])
         found["connected"] = any(g is not None for g in grads)
         return loss_t

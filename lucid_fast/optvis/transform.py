@@ -208,6 +208,55 @@ def collapse_alpha_random(sd=0.5):
     return CollapseAlphaRandom(sd)
 
 
+class NormalizeGradient:
+    """A TF-side transform: the identity on the way forward; on the way back, each batch item's gradient is
+    divided by its L2 norm (and multiplied by ``grad_scales[i]`` when given). See :func:`normalize_gradient`."""
+
+    def __init__(self, grad_scales=None):
+        if grad_scales is not None:
+            grad_scales = np.asarray(grad_scales, dtype=np.float32)
+            if grad_scales.ndim != 1 or grad_scales.size == 0 or not np.isfinite(grad_scales).all():
+                raise ValueError(f"normalize_gradient: grad_scales must be a 1-D list of finite numbers, one per "
+                                 f"batch item, got {grad_scales!r}")
+        self.grad_scales = grad_scales
+
+    def __call__(self, x_t):
+        import tensorflow as tf
+
+        scales = self.grad_scales
+        if scales is not None and x_t.shape[0] is not None and x_t.shape[0] != scales.size:
+            raise ValueError(f"normalize_gradient: {scales.size} grad_scales for a batch of {x_t.shape[0]}")
+
+        @tf.custom_gradient
+        def normalize(x):
+            def grad(g):
+                norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=list(range(1, g.shape.rank)), keepdims=True))
+                if scales is not None:
+                    g = g * tf.reshape(tf.constant(scales), [-1] + [1] * (g.shape.rank - 1))
+                return g / tf.maximum(norm, NORMALIZE_GRADIENT_EPS)
+
+            return tf.identity(x), grad
+
+        return normalize(x_t)
+
+    def __repr__(self):
+        return f"normalize_gradient({None if self.grad_scales is None else self.grad_scales.tolist()})"
+
+
+NORMALIZE_GRADIENT_EPS = 1e-20  # a zero gradient stays zero instead of becoming NaN (Lucid divided by 0)
+
+
+def normalize_gradient(grad_scales=None):
+    """Lucid's gradient normalization: each image of the batch gets a gradient of unit L2 norm (times
+    ``grad_scales[i]``), so every item moves at the same rate whatever its objective's scale.
+
+    It is a TF callable: it runs inside the step's tf.function after the native warp, so it normalizes the
+    gradient of everything the model sees (``T("input")`` terms, e.g. L1 or blur penalties, and native total
+    variation are not normalized; in Lucid too those read the untransformed image).
+    """
+    return NormalizeGradient(grad_scales)
+
+
 def compose(transforms):
     """A chain of transforms, applied in order (render accepts the plain list too)."""
     return TransformChain(transforms)

@@ -86,7 +86,9 @@ def test_image_shapes_and_range():
     (lambda: param.pixel_image((1, 0, 8, 3)), "shape must be"),
     (lambda: param.lowres_tensor((2, 8, 8, 3), (3, 4, 4, 3)), "underlying batch"),
     (lambda: param.pixel_image((1, 4, 4, 3), init_val=np.zeros((1, 4, 4, 1))), "init_val must have shape"),
-    (lambda: param.image(8)[0:2], r"channel slices node\[\.\.\., i:j\] only"),
+    (lambda: param.image(8)[1], "does not fit"),
+    (lambda: param.image(8)[..., 3:3], "selects nothing"),
+    (lambda: param.image(8)["red"], "numpy-style indexing"),
     (lambda: param.image(8) + param.image(6), "cannot add parameterizations"),
 ])
 def test_param_bad_input(call, match):

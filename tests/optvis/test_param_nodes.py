@@ -108,7 +108,7 @@ def _cases(rng):
         "mean_channels": (a.mean(-1), lambda x: x.mean(-1, keepdims=True)),
         "mean_rows_dropped": (a.mean(1, keepdims=False), lambda x: x.mean(1)),
         "channel_slice": (_leaf(rng, S4)[..., 1:3], lambda x: x[..., 1:3]),
-        "channel_index": (_leaf(rng, S4)[..., 3], lambda x: x[..., 3:4]),
+        "channel_index": (_leaf(rng, S4)[..., 3], lambda x: x[..., 3]),  # numpy indexing drops the axis
         "concat_channels": (param.concat([_leaf(rng, (2, 5, 6, 1)), _leaf(rng, (2, 5, 6, 2))]),
                             lambda x, y: np.concatenate([x, y], -1)),
         "concat_batch": (param.concat([_leaf(rng, (1, 5, 6, 3)), _leaf(rng, S)], axis=0),

@@ -91,8 +91,12 @@ def test_lowres_tensor_interpolates_the_batch(rng):
     for bad, match in [((6, 4, 3, 3), "larger"), ((2, 4, 3, 1), "channels")]:
         with pytest.raises(ValueError, match=match):
             bn.lowres_tensor(shape, bad)
-    with pytest.raises(ValueError, match="offset"):
-        bn.lowres_tensor(shape, low, offset=True)
+    # Lucid's offset applies after the batch interpolation too (a symmetric shift of every axis)
+    shifted = _graph(bn.lowres_tensor(shape, low, offset=[0, 1, 1, 0]))
+    (leaf2,) = shifted.params
+    leaf2.value[...] = leaf.value
+    expect = np.pad(out, [(0, 0), (1, 0), (1, 0), (0, 0)], mode="symmetric")[:, :shape[1], :shape[2]]
+    assert_close(shifted.forward(), expect, "fwd", "lowres_tensor offset after batch interpolation")
 
 
 # ---- multi_interpolation_basis -----------------------------------------------------------------------------
