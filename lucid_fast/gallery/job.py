@@ -215,6 +215,9 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     result = GalleryResult(store.root, requested)
     with _job_lock(store.root):
         store.remove_stale_temporaries()
+        order = {name: i for i, name in enumerate(adapter.layer_names())}
+        store.update_layer_index([(name, renderer.layer_channels(name), order.get(name, len(order)))
+                                  for name in layer_names])
         units = []
         for name, chans in requested.items():
             done = set(store.done_channels(name, chans))

@@ -1,6 +1,8 @@
 """The gallery directory: the job manifest, one record and PNG(s) per finished channel, the sprite sheets.
 
     DIR/gallery.json                      the job: model, model fingerprint, settings, format, tool version
+    DIR/layers.json                       the layers rendered so far, in model order, with their channel counts
+    DIR/commits.log                       one JSON line per committed channel (for people and tests)
     DIR/layers/<layer>/0100.png           channel 100's image (tile x tile RGB)
     DIR/layers/<layer>/0100_neg.png       its negative optimum (when the job renders negatives)
     DIR/layers/<layer>/0100.json          its record; written last: the channel is done iff this exists
@@ -26,6 +28,7 @@ import numpy as np
 from .settings import FORMAT, Settings
 
 MANIFEST = "gallery.json"
+LAYER_INDEX = "layers.json"
 TMP_SUFFIX = ".tmp"
 
 
@@ -112,6 +115,20 @@ class GalleryStore:
         else:
             raise FileNotFoundError(f"gallery: no gallery in {self.root} (no {MANIFEST})")
 
+    @classmethod
+    def open(cls, root):
+        """The gallery already in ``root``, bound to the job its manifest describes."""
+        path = os.path.join(os.fspath(root), MANIFEST)
+        try:
+            with open(path) as f:
+                m = json.load(f)
+            settings = Settings.from_dict(m["settings"])
+            return cls(root, m["model"], m["model_fingerprint"], settings, m["tool_version"], create=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"gallery: no gallery in {os.fspath(root)!r} (no {MANIFEST})") from None
+        except (ValueError, KeyError, TypeError) as err:
+            raise GalleryMismatchError(f"gallery: {path} is not a readable gallery manifest ({err})") from err
+
     def _check_manifest(self, path):
         try:
             with open(path) as f:
@@ -178,6 +195,22 @@ class GalleryStore:
             atomic_write(self.image_path(layer, channel, True), png_bytes(negative_u8))
             record["negative_image"] = os.path.basename(self.image_path(layer, channel, True))
         atomic_write(self.record_path(layer, channel), json.dumps(record, indent=1))
+
+    def update_layer_index(self, layers):
+        """Adds ``[(layer, channel count, position in the model)]`` to ``layers.json`` (the site's layer order)."""
+        index = self.layer_index()
+        known = {e["layer"]: e for e in index}
+        for name, n, pos in layers:
+            known[name] = {"layer": name, "channels": int(n), "position": int(pos), "dir": layer_dirname(name)}
+        entries = sorted(known.values(), key=lambda e: (e["position"], e["layer"]))
+        atomic_write(os.path.join(self.root, LAYER_INDEX), json.dumps(entries, indent=1))
+
+    def layer_index(self):
+        try:
+            with open(os.path.join(self.root, LAYER_INDEX)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return []
 
     def layers_on_disk(self):
         """``{layer name: [done channels]}`` for every layer with at least one record."""
