@@ -4,7 +4,7 @@
     python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
     python -m lucid_fast.bench sample  [--tex 1024] [--frame 512]  (also run at the end of `kernels`)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
-    python -m lucid_fast.bench gallery [--layer block3_conv1] [--channels 16] [--steps 64] [--workers 2]
+    python -m lucid_fast.bench gallery [--layer block3_conv1] [--steps 64] [--workers 2] [--rounds 2]
                                        (channels/hour: Lucid's loop, ours, ours on Dask; see bench_gallery.py)
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then

@@ -1,7 +1,7 @@
 """``python -m lucid_fast.bench gallery``: channels per hour for a whole-layer gallery, three ways, in one run.
 
-    python -m lucid_fast.bench gallery [--layer block3_conv1] [--channels 16] [--size 128] [--steps 64]
-                                       [--batch 8] [--workers 2] [--rounds 1] [--no-lucid]
+    python -m lucid_fast.bench gallery [--layer block3_conv1] [--block 16] [--size 128] [--steps 64]
+                                       [--batch 8] [--workers 2] [--rounds 2] [--no-lucid]
     python -m lucid_fast.bench gallery --k-sweep 1 2 4 8 16 [--layer block4_conv3]   (per-image step time vs K)
     python -m lucid_fast.bench gallery --model-estimate [--steps 512]                  (all conv layers of the model)
 
@@ -66,53 +66,82 @@ def original_lucid_available():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# the workers (each way in a fresh process)
+# the workers: one process per way, alive for the whole benchmark, rendering blocks of channels on command
 
 
-def _worker_lucid(a):
-    """Lucid's way: render_vis of the original Lucid, once per channel."""
-    from lucid_fast import _lucid_compat, bench_lucid
+class _LucidWay:
+    """Lucid's way: the original Lucid's render_vis, once per channel."""
 
-    _lucid_compat.import_lucid()
-    from lucid.optvis import param, render
+    def __init__(self, a):
+        from lucid_fast import _lucid_compat, bench_lucid
 
-    t0 = time.time()
-    for c in a.channel_list:
-        model = bench_lucid._lucid_model(a.frozen)  # as a user's loop would: the model object per call is cheap
-        render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: param.image(a.size), thresholds=(a.steps - 1,),
-                          verbose=False)
-        _report(event="channel", channel=c, t=time.time())
-    _report(event="done", t0=t0, t1=time.time())
+        _lucid_compat.import_lucid()
+        from lucid.optvis import param, render
+
+        self.a, self.param, self.render, self.bench_lucid = a, param, render, bench_lucid
+
+    def block(self, channels):
+        a = self.a
+        for c in channels:
+            model = self.bench_lucid._lucid_model(a.frozen)  # a user's loop: render_vis builds its graph each call
+            self.render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
+                                   thresholds=(a.steps - 1,), verbose=False)
+        return 0.0
 
 
-def _worker_lucid_fast_loop(a):
+class _LucidFastLoopWay:
     """The stand-in for Lucid's way: lucid_fast's render_vis, once per channel."""
-    from lucid_fast import models
-    from lucid_fast.optvis import param, render
 
-    t0 = time.time()
-    model = models.load_model(a.model)
-    for c in a.channel_list:
-        render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: param.image(a.size), thresholds=(a.steps - 1,),
-                          verbose=False, progress=False, seed=c)
-        _report(event="channel", channel=c, t=time.time())
-    _report(event="done", t0=t0, t1=time.time())
+    def __init__(self, a):
+        from lucid_fast import models
+        from lucid_fast.optvis import param, render
+
+        self.a, self.param, self.render = a, param, render
+        self.model = models.load_model(a.model)
+
+    def block(self, channels):
+        a = self.a
+        for c in channels:
+            self.render.render_vis(self.model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
+                                   thresholds=(a.steps - 1,), verbose=False, progress=False, seed=c)
+        return 0.0
 
 
-def _worker_gallery(a):
-    """Ours: a gallery job (in this process, or on a LocalCluster of a.workers)."""
-    import tensorflow  # noqa: F401  (imported before the clock starts, as in the other ways)
+class _GalleryWay:
+    """Ours: gallery jobs in this process, or on a LocalCluster of a.workers kept for the whole benchmark."""
 
-    from lucid_fast import gallery
+    def __init__(self, a):
+        from lucid_fast import gallery, models
 
-    with tempfile.TemporaryDirectory() as out:
-        t0 = time.time()
-        gallery.run(a.model, a.layer, out, channels=a.channel_list, size=a.size, steps=a.steps, batch=a.batch,
-                    workers=a.workers or None, site=False, sprites=False, progress=False)
-        t1 = time.time()
-        commits = sorted(e["time"] for e in gallery.read_log(out))
-        units = sorted({tuple(e["unit"]) for e in gallery.read_log(out)})
-    _report(event="done", t0=t0, t1=t1, commits=commits, units=len(units))
+        self.a, self.gallery = a, gallery
+        self.settings = gallery.Settings(size=a.size, steps=a.steps, batch=a.batch)
+        self.client = self.cluster = None
+        if a.workers:
+            from distributed import Client
+
+            from lucid_fast.gallery import dask_runner
+
+            self.cluster = dask_runner.start_local_cluster(a.workers)
+            self.client = Client(self.cluster)
+            dask_runner.warm_workers(self.client, a.model, self.settings)
+            self.model = a.model
+        else:
+            from lucid_fast.gallery.engine import model_fingerprint
+
+            self.model = models.load_model(a.model)
+            model_fingerprint(self.model)
+
+    def _worker_cpu(self):
+        if self.client is None:
+            return 0.0
+        return sum(self.client.run(time.process_time).values())
+
+    def block(self, channels):
+        cpu0 = self._worker_cpu()
+        with tempfile.TemporaryDirectory() as out:
+            self.gallery.run(self.model, self.a.layer, out, channels=channels, settings=self.settings,
+                             scheduler=self.client, site=False, sprites=False, progress=False)
+        return self._worker_cpu() - cpu0
 
 
 def _worker_main(argv):
@@ -121,27 +150,65 @@ def _worker_main(argv):
     p.add_argument("--model", default="vgg16_hed")
     p.add_argument("--frozen", default="")
     p.add_argument("--layer")
-    p.add_argument("--channel-list", type=lambda s: [int(c) for c in s.split(",")])
     p.add_argument("--size", type=int)
     p.add_argument("--steps", type=int)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--workers", type=int, default=0)
     a = p.parse_args(argv)
-    {"lucid": _worker_lucid, "lucid_fast_loop": _worker_lucid_fast_loop, "gallery": _worker_gallery}[a.way](a)
+    import tensorflow  # noqa: F401  (imported in every way before its start-up ends)
+
+    way = {"lucid": _LucidWay, "lucid_fast_loop": _LucidFastLoopWay, "gallery": _GalleryWay}[a.way](a)
+    _report(event="ready", t=time.time())
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        channels = [int(c) for c in cmd[1].split(",")]
+        t0, c0 = time.perf_counter(), time.process_time()
+        extra_cpu = way.block(channels)
+        _report(event="block", wall=time.perf_counter() - t0, cpu=time.process_time() - c0 + extra_cpu)
+    if getattr(way, "client", None) is not None:
+        way.client.close()
+        way.cluster.close()
 
 
-def _run_way(way, args, channels, frozen="", workers=0, log=None):
-    cmd = [sys.executable, "-m", "lucid_fast.bench_gallery", "_worker", way, "--model", args.model, "--layer",
-           args.layer, "--channel-list", ",".join(map(str, channels)), "--size", str(args.size), "--steps",
-           str(args.steps), "--batch", str(args.batch), "--workers", str(workers)]
-    if frozen:
-        cmd += ["--frozen", frozen]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=_env())
-    reports = [json.loads(line[len(MARK):]) for line in p.stdout.splitlines() if line.startswith(MARK)]
-    done = [r for r in reports if r["event"] == "done"]
-    if p.returncode != 0 or not done:
-        raise RuntimeError(f"bench gallery: the {way} worker failed (exit {p.returncode}); see its log")
-    return done[0]
+class _Way:
+    def __init__(self, way, label, args, frozen, workers, log):
+        cmd = [sys.executable, "-m", "lucid_fast.bench_gallery", "_worker", way, "--model", args.model, "--layer",
+               args.layer, "--size", str(args.size), "--steps", str(args.steps), "--batch", str(args.batch),
+               "--workers", str(workers)]
+        if frozen:
+            cmd += ["--frozen", frozen]
+        self.label, self.workers = label, workers
+        self.t_spawn = time.time()
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                                  env=_env())
+        self.startup_s = self._read()["t"] - self.t_spawn
+        self.walls, self.cpus = [], []
+
+    def _read(self):
+        for line in self.p.stdout:
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+        raise RuntimeError(f"bench gallery: the worker for {self.label!r} exited (code {self.p.wait()}); see its "
+                           "log (rerun with --log FILE)")
+
+    def block(self, channels):
+        self.p.stdin.write("block " + ",".join(map(str, channels)) + "\n")
+        self.p.stdin.flush()
+        r = self._read()
+        self.walls.append(r["wall"])
+        self.cpus.append(r["cpu"])
+        return r
+
+    def close(self):
+        try:
+            self.p.stdin.write("quit\n")
+            self.p.stdin.flush()
+            self.p.wait(timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            self.p.kill()
+            self.p.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -149,55 +216,58 @@ def _run_way(way, args, channels, frozen="", workers=0, log=None):
 
 
 def bench_ways(args, out=sys.stdout):
-    channels = list(range(args.channels))
     ok, why = original_lucid_available()
     frozen = ""
     if args.no_lucid:
         ok, why = False, "--no-lucid"
     if ok:
-        from lucid_fast import bench_lucid
-
-        frozen = bench_lucid.frozen_vgg16_hed_path()
         if args.model != "vgg16_hed":
             raise SystemExit("bench gallery: the original Lucid runs on vgg16_hed's frozen graph only; "
                              "use --model vgg16_hed or --no-lucid")
-    base_way = "lucid" if ok else "lucid_fast_loop"
-    base_label = ("Lucid's way: original Lucid 0.3.10, one render_vis per channel" if ok else
-                  f"lucid_fast render_vis per channel (stand-in: {why})")
-    ways = [(base_way, base_label, 0), ("gallery", f"ours, one process, K={args.batch}", 0),
-            ("gallery", f"ours, LocalCluster of {args.workers}, K={args.batch}", args.workers)]
-    print(f"# gallery throughput: {args.model} {args.layer}, {len(channels)} channels, {args.size} px, "
-          f"{args.steps} steps; {os.cpu_count()} CPUs, {_load_average()} (machine shared: ratios only)", file=out,
-          flush=True)
-    results = {i: [] for i in range(len(ways))}
-    steady = []
-    with tempfile.TemporaryFile("w+") as log:
+        from lucid_fast import bench_lucid
+
+        frozen = bench_lucid.frozen_vgg16_hed_path()
+    base = ("lucid", "Lucid's way: original Lucid 0.3.10, render_vis per channel", 0) if ok else (
+        "lucid_fast_loop", f"lucid_fast render_vis per channel (stand-in: {why})", 0)
+    specs = [base, ("gallery", f"ours, one process, K={args.batch}", 0)]
+    if args.workers:
+        specs.append(("gallery", f"ours, LocalCluster of {args.workers}, K={args.batch}", args.workers))
+    block = args.block or args.batch * max(1, args.workers)
+    print(f"# gallery throughput: {args.model} {args.layer}, {args.size} px, {args.steps} steps; each way a process "
+          f"of its own, all alive at once, rendering the same {block} new channels per round in rotating order "
+          f"({args.rounds} rounds); {os.cpu_count()} CPUs, {_load_average()} (machine shared: ratios only)",
+          file=out, flush=True)
+    log = open(args.log, "w") if args.log else tempfile.TemporaryFile("w+")
+    ways = []
+    try:
+        for way, label, workers in specs:  # one at a time: start-up times are not disturbed by each other
+            ways.append(_Way(way, label, args, frozen, workers, log))
+            print(f"  started: {label}: {ways[-1].startup_s:.0f} s", file=out, flush=True)
+        ratios = {i: [] for i in range(len(ways))}
         for r in range(args.rounds):
+            channels = list(range(r * block, (r + 1) * block))
             order = list(range(len(ways)))
             order = order[r % len(order):] + order[:r % len(order)]
             for i in order:
-                way, label, workers = ways[i]
-                done = _run_way(way, args, channels, frozen=frozen, workers=workers, log=log)
-                secs = done["t1"] - done["t0"]
-                results[i].append(secs)
-                if workers and len(done.get("commits", [])) > args.batch:
-                    c = done["commits"]
-                    first_unit = sum(1 for t in c if t <= c[0] + 1.0)
-                    if c[-1] > c[0]:
-                        steady.append((len(c) - first_unit) / (c[-1] - c[0]) * 3600)
-                print(f"  round {r + 1}: {label}: {secs:.0f} s", file=out, flush=True)
-    base = statistics.median(results[0])
-    print(f"\n{'way':70s} {'s':>7s} {'channels/hour':>14s} {'vs Lucid':>9s}", file=out)
-    for i, (_, label, _) in enumerate(ways):
-        secs = statistics.median(results[i])
-        print(f"{label:70s} {secs:7.0f} {len(channels) / secs * 3600:14.1f} {base / secs:8.2f}x", file=out)
-    if steady:
-        rate = statistics.median(steady)
-        base_rate = len(channels) / base * 3600
-        print(f"{'  LocalCluster, steady state (first commit to last; cluster start-up excluded)':70s} "
-              f"{'':7s} {rate:14.1f} {rate / base_rate:8.2f}x", file=out)
-    print(f"# {_load_average()}", file=out, flush=True)
-    return results
+                ways[i].block(channels)
+            for i in range(len(ways)):
+                ratios[i].append(ways[0].walls[-1] / ways[i].walls[-1])
+            print(f"  round {r + 1} (channels {channels[0]}..{channels[-1]}): "
+                  + ", ".join(f"{w.walls[-1]:.0f} s" for w in ways) + f"; {_load_average()}", file=out, flush=True)
+    finally:
+        for w in ways:
+            w.close()
+        log.close()
+    print(f"\n{'way':62s} {'start s':>8s} {'s/round':>8s} {'ch/hour':>8s} {'CPU s/ch':>9s} {'vs Lucid':>9s}",
+          file=out)
+    for i, w in enumerate(ways):
+        wall = statistics.median(w.walls)
+        print(f"{w.label:62s} {w.startup_s:8.0f} {wall:8.0f} {block / wall * 3600:8.1f} "
+              f"{statistics.median(w.cpus) / block:9.2f} {statistics.median(ratios[i]):8.2f}x", file=out)
+    print("# vs Lucid: the median over rounds of Lucid's round time / this way's (same channels, same round); "
+          "start-up (imports excluded; the cluster's: starting it and loading the model in every worker) is "
+          f"not in the rounds. {_load_average()}", file=out, flush=True)
+    return ways
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -294,12 +364,13 @@ def bench_model_estimate(args, out=sys.stdout):
 def add_arguments(p):
     p.add_argument("--model", default="vgg16_hed")
     p.add_argument("--layer", default="block3_conv1")
-    p.add_argument("--channels", type=int, default=16, help="how many channels (0..N-1) each way renders")
+    p.add_argument("--block", type=int, default=None, help="channels per round (default K x workers)")
+    p.add_argument("--log", default=None, help="write the workers' stderr here")
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--steps", type=int, default=64)
     p.add_argument("--batch", type=int, default=8, help="K, channels per optimization (ours)")
     p.add_argument("--workers", type=int, default=2, help="LocalCluster size for way (c)")
-    p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--no-lucid", action="store_true", help="use lucid_fast's render_vis loop as the baseline")
     p.add_argument("--k-sweep", type=int, nargs="+", default=None, help="time per image for these K instead")
     p.add_argument("--model-estimate", action="store_true", help="estimate every conv layer's gallery instead")

@@ -48,10 +48,18 @@ def _configure_threads(threads):
 
 def render_unit_task(model, settings_json, layer, channels, workers_per_host):
     """The task a worker runs: render one unit with this process's renderer (loaded on first use)."""
+    return worker_renderer(model, settings_json, workers_per_host).render_unit(layer, channels)
+
+
+def worker_renderer(model, settings_json, workers_per_host):
+    """This worker process's renderer for (model, settings), created (threads set, model loaded) on first use."""
     key = (model, settings_json)
     renderer = _RENDERER.get(key)
     if renderer is None:
-        n_here = max(1, int(workers_per_host.get(_my_host(), 1)))
+        n_here = workers_per_host.get(_my_host())
+        if n_here is None:  # an address the scheduler lists differently: one host means this one
+            n_here = next(iter(workers_per_host.values())) if len(workers_per_host) == 1 else 1
+        n_here = max(1, int(n_here))
         _configure_threads(max(1, _cpu_count() // n_here))
         from .engine import ChannelBatchRenderer
         from .settings import Settings
@@ -59,7 +67,7 @@ def render_unit_task(model, settings_json, layer, channels, workers_per_host):
         _RENDERER.clear()  # one model per worker process
         renderer = ChannelBatchRenderer(model, Settings.from_dict(json.loads(settings_json)))
         _RENDERER[key] = renderer
-    return renderer.render_unit(layer, channels)
+    return renderer
 
 
 def _my_host():
@@ -70,6 +78,13 @@ def _my_host():
         return get_worker().address.split("://")[-1].rsplit(":", 1)[0]
     except ValueError:  # not in a worker (called directly)
         return socket.gethostname()
+
+
+def warm_workers(client, model, settings):
+    """Loads the model in every worker of ``client`` now (what their first task would do)."""
+    per_host = _workers_per_host(client)
+    settings_json = json.dumps(settings.as_dict(), sort_keys=True)
+    client.run(lambda: worker_renderer(os.fspath(model), settings_json, per_host).fingerprint)
 
 
 def _workers_per_host(client):
@@ -91,15 +106,18 @@ def start_local_cluster(workers):
 
 def run_units(units, model, settings, on_result, on_failure, workers=None, scheduler=None, progress=True,
               wait_for_workers_s=60):
-    """Renders ``units`` [(layer, channels)] on Dask; ``on_result(UnitResult)`` / ``on_failure(layer, channels,
-    message)`` are called in this process, one at a time, as units finish."""
+    """Renders ``units`` [(layer, channels)] on Dask: a LocalCluster of ``workers`` processes started for the call,
+    or the cluster at ``scheduler`` (an address, or a connected ``distributed.Client``, left open).
+    ``on_result(UnitResult)`` / ``on_failure(layer, channels, message)`` are called in this process, one at a
+    time, as units finish."""
     from distributed import Client, as_completed
 
     model = os.fspath(model)
     settings_json = json.dumps(settings.as_dict(), sort_keys=True)
     cluster = start_local_cluster(workers) if workers is not None else None
+    own_client = not isinstance(scheduler, Client)
     try:
-        client = Client(cluster if cluster is not None else scheduler, timeout="30s")
+        client = Client(cluster if cluster is not None else scheduler, timeout="30s") if own_client else scheduler
     except OSError as err:
         if cluster is not None:
             cluster.close()
@@ -110,7 +128,7 @@ def run_units(units, model, settings, on_result, on_failure, workers=None, sched
         per_host = _workers_per_host(client)
         if progress:
             n = sum(per_host.values())
-            where = f"LocalCluster of {workers}" if cluster is not None else f"cluster {scheduler}"
+            where = f"LocalCluster of {workers}" if cluster is not None else f"cluster {client.scheduler.address}"
             sys.stderr.write(f"gallery: rendering {len(units)} unit(s) on {where} ({n} worker(s): "
                              f"{', '.join(f'{h}: {k}' for h, k in sorted(per_host.items()))})\n")
         futures = {}
@@ -127,6 +145,7 @@ def run_units(units, model, settings, on_result, on_failure, workers=None, sched
                 on_failure(layer, chans, f"{type(err).__name__}: {err}")
             fut.release()
     finally:
-        client.close()
+        if own_client:
+            client.close()
         if cluster is not None:
             cluster.close()

@@ -182,7 +182,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
         size, steps, batch, seed, negative: the render settings (:class:`Settings`); ``batch`` None means
             :data:`DEFAULT_BATCH`.
         workers: render on a Dask ``LocalCluster`` of this many worker processes.
-        scheduler: render on an existing Dask cluster (``"tcp://host:8786"``).
+        scheduler: render on an existing Dask cluster (``"tcp://host:8786"``, or a ``distributed.Client``).
         site: build the static site under ``out/site`` at the end.
         sprites: write each layer's sprite sheet at the end.
         progress: print progress lines on stderr.
