@@ -166,21 +166,21 @@ class GalleryStore:
     def read_record(self, layer, channel):
         """The channel's record if the channel is done (record readable, this job's, images present), else
         None."""
-        path = self.record_path(layer, channel)
         try:
-            with open(path) as f:
+            with open(self.record_path(layer, channel)) as f:
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
-        if (rec.get("layer") != layer or rec.get("channel") != channel
+        return rec if self._is_done(rec, layer, channel) else None
+
+    def _is_done(self, rec, layer, channel):
+        if (not isinstance(rec, dict) or rec.get("layer") != layer or rec.get("channel") != channel
                 or rec.get("model_fingerprint") != self.model_fingerprint
                 or rec.get("settings") != self.settings.as_dict()):
-            return None
+            return False
         layer_dir = self.layer_dir(layer)
-        for key in ("image", "negative_image"):
-            if key in rec and not os.path.exists(os.path.join(layer_dir, rec[key])):
-                return None
-        return rec
+        return all(os.path.exists(os.path.join(layer_dir, rec[key])) for key in ("image", "negative_image")
+                   if key in rec)
 
     def done_channels(self, layer, channels):
         return [c for c in channels if self.read_record(layer, c) is not None]
@@ -212,13 +212,17 @@ class GalleryStore:
         except (OSError, ValueError):
             return []
 
-    def layers_on_disk(self):
-        """``{layer name: [done channels]}`` for every layer with at least one record."""
+    def layers_on_disk(self, layer=None):
+        """``{layer name: [done channels]}`` for every layer with at least one done channel (only ``layer``'s
+        directory is read when it is given)."""
         out = {}
         base = os.path.join(self.root, "layers")
         if not os.path.isdir(base):
             return out
-        for d in sorted(os.listdir(base)):
+        dirs = [layer_dirname(layer)] if layer is not None else sorted(os.listdir(base))
+        for d in dirs:
+            if not os.path.isdir(os.path.join(base, d)):
+                continue
             for name in sorted(os.listdir(os.path.join(base, d))):
                 if not re.fullmatch(r"\d{4,}\.json", name):
                     continue
@@ -227,9 +231,10 @@ class GalleryStore:
                         rec = json.load(f)
                 except (OSError, ValueError):
                     continue
-                layer, ch = rec.get("layer"), rec.get("channel")
-                if isinstance(layer, str) and isinstance(ch, int) and self.read_record(layer, ch) is not None:
-                    out.setdefault(layer, []).append(ch)
+                name_, ch = rec.get("layer"), rec.get("channel")
+                if isinstance(name_, str) and isinstance(ch, int) and (layer is None or name_ == layer) \
+                        and self._is_done(rec, name_, ch):
+                    out.setdefault(name_, []).append(ch)
         return {k: sorted(v) for k, v in out.items()}
 
     def remove_stale_temporaries(self):
