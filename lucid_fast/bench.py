@@ -4,6 +4,8 @@
     python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
     python -m lucid_fast.bench sample  [--tex 1024] [--frame 512]  (also run at the end of `kernels`)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
+    python -m lucid_fast.bench gallery [--layer block3_conv1] [--steps 64] [--workers 2] [--rounds 2]
+                                       (channels/hour: Lucid's loop, ours, ours on Dask; see bench_gallery.py)
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then
     the warp adjoint + total variation + colour and FFT adjoints + Adam — with lucid_fast's kernels, versus the
@@ -252,7 +254,12 @@ def main(argv=None):
     r.add_argument("--channel", type=int, default=100)
     r.add_argument("--configs", nargs="+", default=["128x1", "224x4"], help="SIZExBATCH")
     r.add_argument("--steps", type=int, default=30)
+    from lucid_fast import bench_gallery
+
+    bench_gallery.add_arguments(sub.add_parser("gallery", help="gallery channels/hour (see bench_gallery)"))
     args = p.parse_args(argv)
+    if args.what == "gallery":
+        return bench_gallery.main(args)
     if args.what == "kernels":
         bench_kernels(args.sizes, args.batches, args.reps)
     elif args.what == "sample":

@@ -238,8 +238,8 @@ def build_parser():
     g.add_argument("--no-site", action="store_true", help="do not (re)build OUT/site/")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=_gallery)
-    b = sub.add_parser("bench", help="benchmarks: kernels | kernels-gpu | render")
-    b.add_argument("what", choices=["kernels", "kernels-gpu", "render"])
+    b = sub.add_parser("bench", help="benchmarks: kernels | kernels-gpu | render | gallery")
+    b.add_argument("what", choices=["kernels", "kernels-gpu", "render", "gallery"])
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=_bench)
     return p
