@@ -40,6 +40,7 @@ __all__ = [
     "load_model",
     "load_saved_model",
     "load_graphdef",
+    "estimate_step_bytes",
     "redirected_relu",
     "redirected_relu6",
     "redirected_relu_grad",
@@ -431,6 +432,15 @@ class ModelAdapter:
                 f"this model has {len(names)} names.")
         raise ValueError(msg)
 
+    def activation_bytes(self, layer_names, input_shape):
+        """Bytes of every floating tensor the forward pass to ``layer_names`` computes on an input of
+        ``input_shape`` (NHWC, fully known): the raw material of :func:`estimate_step_bytes`.
+
+        Raises:
+            ValueError (or a TF shape error): the model cannot run on an input of that shape.
+        """
+        raise NotImplementedError
+
     def _name_set(self):
         if getattr(self, "_name_set_cache", None) is None:
             self._name_set_cache = frozenset(self._canonical_names())
@@ -496,6 +506,18 @@ def _check_value_range(image_value_range, who):
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         raise ValueError(f"{who}: image_value_range must be finite with lo < hi, got {image_value_range!r}")
     return (lo, hi)
+
+
+def _default_value_range(image_value_range, input_dtype, who):
+    """image_value_range as given, else (0, 1) for a floating input and the dtype's range for an unsigned one."""
+    if image_value_range is not None:
+        return image_value_range
+    if input_dtype.is_floating:
+        return (0.0, 1.0)
+    if input_dtype.is_integer and input_dtype.is_unsigned:
+        return (0.0, float(input_dtype.max))
+    raise ValueError(f"{who}: the model's input has dtype {input_dtype.name}; pass image_value_range=(lo, hi), "
+                     f"the range of the values the model was trained on")
 
 
 def _check_image_shape(image_shape, who):
@@ -692,16 +714,23 @@ class KerasAdapter(ModelAdapter):
 
     Layers run with ``training=False``. The model must have one image input.
 
+    A model whose input is an integer type (``keras.Input(..., dtype="uint8")``) casts its input to float in
+    its first layers (``Rescaling``, a cast): the adapter feeds those layers the float32 image, mapped to
+    ``image_value_range``, instead of rounding it to the integer type first, which would cut the gradient
+    (rounding has none) and leave the rendered image unchanged. A model whose first layers need true
+    integers (an ``Embedding``) gives no gradient; render_vis refuses such a model before its first step.
+
     Args:
         model: A functional or Sequential ``keras.Model``.
         image_value_range: ``(lo, hi)`` the model's input expects; images in [0, 1] are mapped onto it.
-            Default (0, 1).
+            Default (0, 1) for a floating input, and the dtype's range (0, 255 for uint8) for an unsigned
+            integer input; a signed integer input needs it given.
         image_shape: Nominal ``(h, w, c)``, used for layer metadata when the model's input has unknown spatial
             size. Default: the model's input shape when fully known, else None.
         name: A display name (default: the model's name).
     """
 
-    def __init__(self, model, image_value_range=(0.0, 1.0), image_shape=None, name=None):
+    def __init__(self, model, image_value_range=None, image_shape=None, name=None):
         keras = _keras()
         who = f"KerasAdapter({getattr(model, 'name', type(model).__name__)!r})"
         if not isinstance(model, keras.Model):
@@ -712,7 +741,9 @@ class KerasAdapter(ModelAdapter):
                              "models are supported")
         self.model = model
         self.name = name or model.name
-        self.image_value_range = _check_value_range(image_value_range, who)
+        input_dtype = tf.as_dtype(functional.inputs[0].dtype)
+        self.image_value_range = _check_value_range(_default_value_range(image_value_range, input_dtype, who),
+                                                    who)
         in_shape = tuple(functional.inputs[0].shape)
         if len(in_shape) != 4:
             raise ValueError(f"{who}: the model input must be NHWC (rank 4), got shape {in_shape}")
@@ -726,7 +757,9 @@ class KerasAdapter(ModelAdapter):
         if self.input_channels is None and image_shape is not None:
             self.input_channels = image_shape[-1]
         self.image_shape = image_shape
-        self._input_dtype = tf.as_dtype(functional.inputs[0].dtype)
+        # the dtype the image is fed in: the input's own if floating, else float32 (see the class doc)
+        self._input_dtype = input_dtype if input_dtype.is_floating else tf.float32
+        self.input_dtype = input_dtype
 
         self._steps = []
         self._taps = {}           # canonical name -> value key
@@ -984,6 +1017,12 @@ class KerasAdapter(ModelAdapter):
         activations.relu_override = relu_override
         activations.sliced = sliced_names
         return activations
+
+    def activation_bytes(self, layer_names, input_shape):
+        fn = self.activation_fn(layer_names)
+        spec = tf.TensorSpec([int(d) for d in input_shape], tf.float32)
+        concrete = tf.function(fn, autograph=False).get_concrete_function(spec)
+        return _downstream_bytes(concrete.graph, concrete.inputs[0].op)
 
     def _compute_layers(self):
         shapes = dict(self._tap_static)
@@ -1456,6 +1495,16 @@ class GraphDefAdapter(ModelAdapter):
             stack.extend(_node_input_name(r) for r in self._nodes[name].input)
         return False
 
+    def activation_bytes(self, layer_names, input_shape):
+        _, canonical = self._resolve_all(layer_names)
+        dest = sorted({op for c in canonical for op in self._source_ops(c)})
+        sub_graph = _extract_sub_graph(self.graph_def, dest)
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [int(d) for d in input_shape], name="estimate_input")
+            tf.graph_util.import_graph_def(sub_graph, input_map={self.input_name + ":0": x}, name="estimate")
+        return _downstream_bytes(graph, x.op)
+
     def _compute_layers(self):
         graph = self._graph_info
         if graph is None:
@@ -1491,6 +1540,57 @@ class GraphDefAdapter(ModelAdapter):
             if pre in self._added:
                 out.append(info(pre, "pre_relu"))
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Memory of a render step
+# ---------------------------------------------------------------------------------------------------------------
+
+# Peak memory of a render step on the CPU, as a multiple of the bytes of every floating tensor its forward pass
+# computes (ModelAdapter.activation_bytes), plus a constant. Measured with bench/step_memory.py (vgg16_hed, each
+# configuration in a fresh process, no transforms; the growth of the process's anonymous memory (RssAnon,
+# sampled every millisecond) over two steps with the ReLU override on, as in a render's first 16 steps), 2
+# cores, TF 2.21, a shared machine:
+#
+#     size  layer          batch  forward MiB  growth MiB  growth/forward  estimate/growth
+#      128  block4_conv3       1           52          52            0.99             3.68
+#      256  block4_conv3       1          209         158            0.76             2.39
+#      512  block4_conv3       1          837         595            0.71             1.90
+#     1024  block4_conv3       1         3348        2270            0.68             1.83
+#     2048  block4_conv3       1        13392        8989            0.67             1.80
+#      256  block1_conv2       1          114          91            0.80             2.95
+#      512  block1_conv2       1          457         459            1.00             1.52
+#      512  block5_conv3       1          851         604            0.71             1.90
+#      256  block4_conv3       4          837         590            0.70             1.92
+#      128  block2_pool        8          308         235            0.76             2.15
+#
+# Shallow layers need the most per forward byte (one layer's backward temporaries dominate); deep in the network
+# many forward tensors are freed before the backward pass peaks. The factor takes the largest ratio (1.00) with a
+# margin, so the estimate was never low in these runs and is up to about 1.9x high for deep layers at large sizes
+# (LUCID_FAST_MEMORY_LIMIT raises the memory the check assumes when that caution costs a render).
+STEP_MEMORY_FACTOR = 1.15
+STEP_MEMORY_OVERHEAD = 128 << 20  # bytes: TF's per-step bookkeeping, the objective, small tensors
+
+
+def _downstream_bytes(graph, source_op):
+    """Bytes of the floating outputs of every op in ``graph`` that depends on ``source_op`` (in creation order,
+    which is topological). Outputs of unknown shape count as nothing."""
+    reached = {source_op.name}
+    total = 0
+    for op in graph.get_operations():
+        if op.name in reached or not any(t.op.name in reached for t in op.inputs):
+            continue
+        reached.add(op.name)
+        for t in op.outputs:
+            if t.dtype.is_floating and t.shape.is_fully_defined():
+                total += t.shape.num_elements() * t.dtype.size
+    return total
+
+
+def estimate_step_bytes(forward_bytes, native_bytes=0):
+    """The memory a render step adds at its peak: STEP_MEMORY_FACTOR x the forward pass's tensors (see
+    :meth:`ModelAdapter.activation_bytes`), the image side's arrays and STEP_MEMORY_OVERHEAD."""
+    return int(STEP_MEMORY_FACTOR * forward_bytes) + int(native_bytes) + STEP_MEMORY_OVERHEAD
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1591,7 +1691,9 @@ def load_model(model, **kwargs):
               (kwargs as Lucid's modelzoo ``Model`` attributes: ``input_name``, ``image_shape``,
               ``image_value_range``; plus ``name``, ``layer_table``);
             * a path to a ``.keras`` / ``.h5`` Keras model file (loaded with ``keras.saving.load_model``);
-            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``.
+            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``;
+            * a Lucid-style ``lucid_fast.modelzoo.vision_models`` model (``vision_models.InceptionV1()``) or a
+              modelzoo entry: anything with a ``to_adapter()`` method.
 
     Raises:
         ValueError: anything else (the message says what is accepted).
@@ -1601,6 +1703,12 @@ def load_model(model, **kwargs):
             raise ValueError(f"load_model: got a ModelAdapter and keyword arguments {sorted(kwargs)}; an adapter "
                              "is returned as is, so set these when creating it")
         return model
+    to_adapter = getattr(model, "to_adapter", None)
+    if callable(to_adapter) and not isinstance(model, type):  # a Lucid-style modelzoo Model, or a zoo entry
+        if kwargs:
+            raise ValueError(f"load_model: {model!r} describes its own model; keyword arguments {sorted(kwargs)} "
+                             "are not accepted with it")
+        return to_adapter()
     keras = _keras()
     if isinstance(model, keras.Model):
         return KerasAdapter(model, **kwargs)
