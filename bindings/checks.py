@@ -3,12 +3,21 @@
 Each check raises ``ValueError`` naming the op, the argument, what was expected and what was given. The
 CPU and GPU paths run after these checks and trust their arguments, so nothing malformed reaches C++.
 """
+import math
+import numbers
 import sys
 import threading
 
 import numpy as np
 
 ALIGNMENT = 64  # bytes; TensorFlow aborts on DLPack buffers less aligned than this (ARCHITECTURE.md)
+INT32_MAX = 2**31 - 1  # every size the kernels take travels in an int32 field of a params struct (csrc/include)
+# The largest frequency scale fft_image accepts (max(h, w)**decay_power * sqrt(h*w), at the lowest frequency).
+# float32 ends at 3.4e38; this leaves 1e8 for the spectrum's values and the irfft's sums before inf - inf = NaN.
+MAX_SPECTRUM_SCALE = 1e30
+# Allocations above this size are compared with the memory available before they are made: numpy's allocator
+# (Linux overcommit) hands out more than exists, and the process is then killed when the pages are touched.
+CHECKED_ALLOCATION_BYTES = 1 << 26
 
 
 def is_cupy(x):
@@ -38,6 +47,9 @@ def check_array(op, name, x, ndim=None, dtype=np.float32, shape=None, finite=Fal
         raise ValueError(f"{op}: {name} must have dtype {np.dtype(dtype).name}, got {x.dtype}")
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{op}: {name} must have rank {ndim}, got shape {tuple(x.shape)}")
+    if any(d > INT32_MAX for d in x.shape):
+        raise ValueError(f"{op}: every dimension of {name} must be <= {INT32_MAX} (the kernels' int32 sizes), "
+                         f"got shape {tuple(x.shape)}")
     if shape is not None:
         ok = len(shape) == x.ndim and all(s is None or s == d for s, d in zip(shape, x.shape))
         if not ok:
@@ -71,10 +83,75 @@ def check_same_shape(op, name_a, a, name_b, b):
         raise ValueError(f"{op}: {name_b} must have the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
 
 
-def check_positive_int(op, name, v, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+def check_positive_int(op, name, v, minimum=1, maximum=INT32_MAX):
+    """An int in [minimum, maximum] (default: the kernels' int32 range), returned as a Python int."""
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < minimum:
         raise ValueError(f"{op}: {name} must be an integer >= {minimum}, got {v!r}")
+    if v > maximum:
+        why = " (the kernels' sizes are int32)" if maximum == INT32_MAX else ""
+        raise ValueError(f"{op}: {name} must be an integer <= {maximum}{why}, got {v!r}")
     return int(v)
+
+
+def _extent(x):
+    """(first byte, end byte) of a C-contiguous numpy or cupy array's data."""
+    ptr = x.data.ptr if is_cupy(x) else x.__array_interface__["data"][0]
+    return ptr, ptr + x.nbytes
+
+
+def check_no_overlap(op, **arrays):
+    """Refuses arrays (C-contiguous, checked before) that share memory: an op writing one of them in place
+    would read values it has already overwritten. Names the first pair found."""
+    items = [(name, a) for name, a in arrays.items() if a is not None]
+    for i, (name_a, a) in enumerate(items):
+        lo_a, hi_a = _extent(a)
+        for name_b, b in items[i + 1:]:
+            lo_b, hi_b = _extent(b)
+            if lo_a < hi_b and lo_b < hi_a and is_cupy(a) == is_cupy(b):
+                same = " (the same array)" if a is b else ""
+                raise ValueError(f"{op}: {name_a} and {name_b} share memory{same}; pass separate arrays "
+                                 f"(e.g. m = zeros_aligned(shape), v = zeros_aligned(shape))")
+
+
+def check_generator(op, name, rng):
+    """A numpy.random.Generator (randomness is passed in explicitly; seeds go through np.random.default_rng)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{op}: {name} must be a numpy.random.Generator (e.g. np.random.default_rng(seed)), "
+                         f"got {type(rng).__name__} {rng!r}")
+    return rng
+
+
+def check_seed(op, seed, name="seed"):
+    """What ``np.random.default_rng`` takes, checked: None, an int >= 0, a non-empty sequence of ints >= 0, a
+    SeedSequence, a BitGenerator or a Generator. Returns a Generator."""
+    random = np.random
+    if seed is None or isinstance(seed, (random.Generator, random.SeedSequence, random.BitGenerator)):
+        return random.default_rng(seed)
+
+    def is_count(v):
+        return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool) and v >= 0
+
+    if is_count(seed):
+        return random.default_rng(int(seed))
+    if isinstance(seed, (list, tuple, np.ndarray)) and len(seed) and all(is_count(v) for v in np.ravel(seed)):
+        return random.default_rng([int(v) for v in np.ravel(seed)])
+    raise ValueError(f"{op}: {name} must be None, an integer >= 0 (or a sequence of them) or a numpy.random."
+                     f"Generator, got {seed!r}")
+
+
+def check_decay_power(op, decay_power, h, w):
+    """A finite decay_power whose largest frequency scale (at the lowest frequency, 1/max(h, w)) stays far
+    from float32 overflow, where the image would turn to NaN. Returns it as a float."""
+    d = check_finite_scalar(op, "decay_power", decay_power)
+    n = max(h, w)
+    log10_scale = d * math.log10(n) + 0.5 * math.log10(h * w)  # for d < 0 the largest scale is at most this
+    if log10_scale > math.log10(MAX_SPECTRUM_SCALE):
+        d_max = (math.log10(MAX_SPECTRUM_SCALE) - 0.5 * math.log10(h * w)) / math.log10(n)
+        raise ValueError(f"{op}: decay_power={decay_power!r} makes the lowest frequency's scale "
+                         f"max(h, w)**decay_power * sqrt(h*w) = 1e{log10_scale:.0f} for a {h}x{w} image, beyond "
+                         f"float32 (the image would be NaN); use decay_power <= {math.floor(d_max * 10) / 10:g} "
+                         f"(Lucid's default is 1)")
+    return d
 
 
 def check_finite_scalar(op, name, v, minimum=None, maximum=None, open_min=False):
@@ -155,13 +232,31 @@ def empty_aligned(shape, xp=np, dtype=np.float32):
     to 256 bytes, so the GPU path is a plain ``cupy.empty``. Large CPU arrays reuse buffers that no array
     references any more (see _take_buffer).
     """
+    shape = check_shape("empty_aligned", shape)
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
     if xp is not np:
         return xp.empty(shape, dtype=dtype)
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes > CHECKED_ALLOCATION_BYTES:
+        from lucid_fast.misc import memory
+
+        memory.check_fits(nbytes, f"empty_aligned: an array of shape {shape} ({dtype.name})",
+                          "use a smaller shape")
     raw = _take_buffer(nbytes)
     offset = (-raw.ctypes.data) % ALIGNMENT
     return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def check_shape(op, shape, name="shape"):
+    """An array shape: an int >= 0 or a sequence of them, returned as a tuple of Python ints."""
+    dims = (shape,) if isinstance(shape, (numbers.Integral, np.integer)) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ValueError(f"{op}: {name} must be an int or a sequence of ints >= 0, got {shape!r}") from None
+    if any(isinstance(d, bool) or not isinstance(d, (numbers.Integral, np.integer)) or d < 0 for d in dims):
+        raise ValueError(f"{op}: {name} must be an int or a sequence of ints >= 0, got {shape!r}")
+    return tuple(int(d) for d in dims)
 
 
 def zeros_aligned(shape, xp=np, dtype=np.float32):
@@ -172,3 +267,15 @@ def zeros_aligned(shape, xp=np, dtype=np.float32):
 
 def is_aligned(x):
     return x.__array_interface__["data"][0] % ALIGNMENT == 0 if isinstance(x, np.ndarray) else True
+
+
+def check_uv(op, name, uv, min_ndim=1):
+    """Checks per-pixel texture coordinates: float32 (..., 2), C-contiguous, finite, rank >= min_ndim."""
+    check_array(op, name, uv, finite=True)
+    if uv.ndim < min_ndim or uv.shape[-1] != 2:
+        lead = "(" + ", ".join(["*"] * (min_ndim - 1) + ["...", "2"]) + ")"
+        raise ValueError(f"{op}: {name} must hold (u, v) pairs on its last axis, shape {lead}, "
+                         f"got {tuple(uv.shape)}")
+    if int(np.prod(uv.shape[:-1], dtype=np.int64)) >= 2 ** 31:
+        raise ValueError(f"{op}: {name} holds {int(np.prod(uv.shape[:-1]))} (u, v) pairs; at most 2^31 - 1")
+    return uv

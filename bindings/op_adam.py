@@ -35,6 +35,7 @@ def adam_update(param, grad, m, v, step, learning_rate=0.05, beta_1=0.9, beta_2=
         grad: float32 array of param's shape on the same device: the gradient; must be finite.
         m: float32 array of param's shape, writable: the first-moment estimate (zeros before step 1).
         v: float32 array of param's shape, writable: the second-moment estimate (zeros before step 1).
+            param, grad, m and v must be four separate arrays: any two sharing memory raise ValueError.
         step: the 1-based iteration count t of this update (Keras's ``iterations + 1``); int >= 1.
         learning_rate: Adam's learning rate (Lucid's render_vis uses 0.05), > 0.
         beta_1: first-moment decay, in [0, BETA_MAX] (below 1 in float32).
@@ -62,6 +63,7 @@ def adam_update(param, grad, m, v, step, learning_rate=0.05, beta_1=0.9, beta_2=
     checks.check_same_shape(op, "param", param, "grad", grad)
     checks.check_same_shape(op, "param", param, "m", m)
     checks.check_same_shape(op, "param", param, "v", v)
+    checks.check_no_overlap(op, param=param, grad=grad, m=m, v=v)
     step = checks.check_positive_int(op, "step", step)
     learning_rate = checks.check_finite_scalar(op, "learning_rate", learning_rate, minimum=0.0, open_min=True)
     beta_1 = checks.check_finite_scalar(op, "beta_1", beta_1, minimum=0.0, maximum=BETA_MAX)

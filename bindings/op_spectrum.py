@@ -76,7 +76,9 @@ def fft_image(spectrum, h, w, decay_power=1.0):
             the real parts in ``spectrum[0]``, the imaginary parts in ``spectrum[1]``.
         h: image height (int >= 1).
         w: image width (int >= MIN_WIDTH = 2).
-        decay_power: exponent of the frequency falloff (Lucid's ``decay_power``; 1 by default).
+        decay_power: exponent of the frequency falloff (Lucid's ``decay_power``; 1 by default). Values whose
+            largest scale ``max(h, w)**decay_power * sqrt(h*w)`` passes checks.MAX_SPECTRUM_SCALE (1e30) raise
+            ValueError: float32 would overflow and the image would be NaN.
 
     Returns:
         float32 array (B, h, w, C) on the spectrum's device (64-byte aligned on the CPU).
@@ -95,7 +97,7 @@ def fft_image(spectrum, h, w, decay_power=1.0):
     xp_name = checks.backend_of(op, spectrum=spectrum)
     h = checks.check_positive_int(op, "h", h)
     w = checks.check_positive_int(op, "w", w, minimum=MIN_WIDTH)
-    decay_power = checks.check_finite_scalar(op, "decay_power", decay_power)
+    decay_power = checks.check_decay_power(op, decay_power, h, w)
     checks.check_array(op, "spectrum", spectrum, ndim=5, shape=(2, None, None, h, spectrum_width(w)))
     _, b, c, _, wf = spectrum.shape
     params = _params(b, c, h, w, decay_power)
@@ -153,7 +155,7 @@ def fft_image_adjoint(grad_image, h, w, decay_power=1.0):
     xp_name = checks.backend_of(op, grad_image=grad_image)
     h = checks.check_positive_int(op, "h", h)
     w = checks.check_positive_int(op, "w", w, minimum=MIN_WIDTH)
-    decay_power = checks.check_finite_scalar(op, "decay_power", decay_power)
+    decay_power = checks.check_decay_power(op, decay_power, h, w)
     checks.check_array(op, "grad_image", grad_image, ndim=4, shape=(None, h, w, None))
     b, _, _, c = grad_image.shape
     params = _params(b, c, h, w, decay_power)

@@ -32,6 +32,7 @@ def total_variation(images, weight=1.0, grad_out=None):
     if accumulate:
         checks.check_array(op, "grad_out", grad_out, ndim=4, writable=True)
         checks.check_same_shape(op, "images", images, "grad_out", grad_out)
+        checks.check_no_overlap(op, images=images, grad_out=grad_out)
     if xp_name == "numpy":
         from . import _cpu
 

@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from . import checks
+
 # Lucid's standard_transforms: pad(12, constant 0.5) -> jitter(8) -> random_scale -> random_rotate -> jitter(4).
 PAD_WIDTH = 12
 PAD_FILL = 0.5
@@ -67,6 +69,7 @@ def jitter(size, d, rng=None, offset=None):
     if offset is None:
         if rng is None:
             raise ValueError("jitter: pass a numpy Generator (rng) or an explicit offset")
+        checks.check_generator("jitter", "rng", rng)
         offset = (int(rng.integers(0, d + 1)), int(rng.integers(0, d + 1)))
     oy, ox = offset
     return translate(ox, oy), (h - d, w - d)
@@ -141,10 +144,10 @@ def standard_transform_matrices(rng, batch, h, w, independent=False):
     Returns:
         (matrices, (ho, wo)): float32 (N, 2, 3) edge-convention output->input matrices and the output size.
     """
-    batch = int(batch)
-    if batch < 1:
-        raise ValueError(f"standard_transform_matrices: batch must be >= 1, got {batch}")
-    size0 = _size((h, w))
+    op = "standard_transform_matrices"
+    checks.check_generator(op, "rng", rng)
+    batch = checks.check_positive_int(op, "batch", batch)
+    size0 = (checks.check_positive_int(op, "h", h), checks.check_positive_int(op, "w", w))
     m_pad, size1 = pad(size0, PAD_WIDTH)
     n_draws = batch if independent else 1
     first = [jitter(size1, JITTER_FIRST, rng) for _ in range(n_draws)]

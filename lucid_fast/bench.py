@@ -2,9 +2,13 @@
 
     python -m lucid_fast.bench kernels [--sizes 128 224] [--batches 1 4 16] [--reps 20]
     python -m lucid_fast.bench kernels-gpu                 (on a GPU machine, CuPy; no TensorFlow needed)
+    python -m lucid_fast.bench sample  [--tex 1024] [--frame 512]  (also run at the end of `kernels`)
     python -m lucid_fast.bench render  [--model vgg16_hed] [--layer block4_conv3] [--configs 128x1 224x4]
     python -m lucid_fast.bench lucid   [--configs 128x1 224x4] [--renders 1]  (the original Lucid 0.3.10, in
                                        processes of its own: see lucid_fast/bench_lucid.py)
+    python -m lucid_fast.bench attribution [--cases fer-path fer-s2s vgg-path vgg-s2s] [--reps 3]
+    python -m lucid_fast.bench gallery [--layer block3_conv1] [--steps 64] [--workers 2] [--rounds 2]
+                                       (channels/hour: Lucid's loop, ours, ours on Dask; see bench_gallery.py)
 
 kernels: one full image-side step — fft_image -> to_valid_rgb -> standard transforms (one warp) forward, then
     the warp adjoint + total variation + colour and FFT adjoints + Adam — with lucid_fast's kernels, versus the
@@ -12,6 +16,8 @@ kernels: one full image-side step — fft_image -> to_valid_rgb -> standard tran
 render: (a) lucid_fast render steps/s; (b) Lucid's whole algorithm in pure TF2 inside one tf.function (what a
     TF2 port would do, ReLU override included); (c) the floor: the model alone, forward to the layer plus the
     input gradient, at the size the model really sees.
+attribution: lucid_fast.attribution's batched path integration and spatial attribution versus the per-step /
+    per-position loops of Lucid's notebooks (see lucid_fast/bench_attribution.py).
 """
 import argparse
 import math
@@ -155,7 +161,7 @@ def _cpu_build():
     return f"{_cpu.BUILD} CPU build"
 
 
-def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=40, out=sys.stdout):
+def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=40, out=sys.stdout, sample=True):
     import tensorflow as tf
 
     from lucid_fast import ops
@@ -180,6 +186,10 @@ def bench_kernels(sizes=(128, 224), batches=(1, 4, 16), reps=40, out=sys.stdout)
                                                     block=10)
             rows.append((s, b, t_native, t_tf))
             print(f"{s:>5} {b:>5} {t_native:>14.2f} {t_tf:>9.2f} {t_tf / t_native:>7.2f}x", file=out, flush=True)
+    if sample:
+        from lucid_fast.bench_sample import bench_sample
+
+        bench_sample(reps=max(5, reps // 2), out=out)
     return rows
 
 
@@ -239,6 +249,10 @@ def main(argv=None):
     g.add_argument("--sizes", type=int, nargs="+", default=[128, 224])
     g.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16])
     g.add_argument("--reps", type=int, default=50)
+    sm = sub.add_parser("sample")
+    sm.add_argument("--tex", type=int, default=1024)
+    sm.add_argument("--frame", type=int, default=512)
+    sm.add_argument("--reps", type=int, default=20)
     r = sub.add_parser("render")
     r.add_argument("--model", default="vgg16_hed")
     r.add_argument("--layer", default="block4_conv3")
@@ -248,9 +262,26 @@ def main(argv=None):
     from lucid_fast import bench_lucid
 
     bench_lucid.add_arguments(sub.add_parser("lucid", help="against the original Lucid 0.3.10 (see bench_lucid)"))
+    a = sub.add_parser("attribution")
+    a.add_argument("--cases", nargs="+", default=None, help="fer-path fer-s2s vgg-path vgg-s2s")
+    a.add_argument("--reps", type=int, default=3)
+    from lucid_fast import bench_gallery
+
+    bench_gallery.add_arguments(sub.add_parser("gallery", help="gallery channels/hour (see bench_gallery)"))
     args = p.parse_args(argv)
+    if args.what == "attribution":
+        from lucid_fast.bench_attribution import CASES, bench_attribution
+
+        bench_attribution(args.cases or tuple(CASES), args.reps)
+        return
+    if args.what == "gallery":
+        return bench_gallery.main(args)
     if args.what == "kernels":
         bench_kernels(args.sizes, args.batches, args.reps)
+    elif args.what == "sample":
+        from lucid_fast.bench_sample import bench_sample
+
+        bench_sample(args.tex, args.frame, reps=args.reps)
     elif args.what == "kernels-gpu":
         bench_kernels_gpu(args.sizes, args.batches, args.reps)
     elif args.what == "lucid":

@@ -5,16 +5,116 @@
     lucid-fast layers --model vgg16_hed
     lucid-fast gallery --model vgg16_hed --layers block1_conv2 --size 128 --steps 512 --out gallery/
     lucid-fast bench kernels | render
+
+Exit status: 0 done; 2 bad arguments or input (one line per error on stderr, checked before the model loads
+where possible), or a render refused before it starts (e.g. not enough memory); 130 interrupted (Ctrl-C: the
+image so far is saved, and said to be partial); 1 anything else, e.g. a failed write.
 """
 import argparse
 import os
+import signal
 import sys
 import tempfile
 
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+MIN_SIZE = 8
+OUT_EXTS = (".png", ".jpg", ".jpeg")  # what --out can write (lucid_fast.misc.io image formats)
+
+
+class _Interrupted:
+    """A SIGINT handler that remembers it fired, then interrupts as Python's default one does."""
+
+    def __init__(self):
+        self.fired = False
+
+    def __call__(self, signum, frame):
+        self.fired = True
+        raise KeyboardInterrupt
+
+
+def _check_out_path(out, flag="--out"):
+    """Errors (strings) for an output path that cannot be written: checked before anything is rendered."""
+    exts = ", ".join(OUT_EXTS)
+    if not out or not out.strip():
+        return [f"{flag} must name an image file ({exts}), got {out!r}"]
+    if os.path.isdir(out):
+        return [f"{flag} {out!r} is a folder; name a file in it"]
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in OUT_EXTS:
+        return [f"{flag} {out!r}: unsupported extension {ext or '(none)'!r}; use {exts}"]
+    folder = os.path.dirname(os.path.abspath(out))
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return [f"{flag} {out!r}: {existing!r} is a file, not a folder"]
+    if existing != folder:  # io.save creates the missing folders
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return [f"{flag} {out!r}: cannot create folders in {existing!r} (not writable)"]
+        return []
+    import tempfile
+
+    try:  # the only reliable test (permissions, read-only file systems, /proc): create a file there
+        fd, probe = tempfile.mkstemp(prefix=".lucid-fast-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return [f"{flag} {out!r}: cannot write in {folder!r} ({err.strerror or err})"]
+    return []
+
+
+def _check_render_args(args):
+    """Every error of the render arguments that can be found without loading the model, one line each."""
+    errors = []
+    for name, minimum in (("steps", 1), ("size", MIN_SIZE), ("batch", 1), ("seed", 0)):
+        value = getattr(args, name)
+        if value < minimum:
+            errors.append(f"--{name} must be an integer >= {minimum}, got {value}")
+    for spec in args.objective:
+        layer, sep, ch = spec.rpartition(":")
+        if not sep or not layer.strip() or not ch.strip().isdigit():
+            errors.append(f"--objective must be LAYER:CHANNEL with CHANNEL an integer >= 0, got {spec!r}")
+    if len(args.objective) > 1 and args.batch != 1:
+        errors.append("with several --objective, the batch holds one image per objective; drop --batch")
+    errors += _check_out_path(args.out)
+    errors += _check_model_arg(args.model)
+    if not errors:
+        errors += _check_image_memory(args)
+    return errors
+
+
+def _check_model_arg(model):
+    from lucid_fast import modelzoo
+
+    if modelzoo.is_model_name(model) or os.path.exists(model):
+        return []
+    import difflib
+
+    close = difflib.get_close_matches(model.lower(), [m for m, _, _ in modelzoo.list_models()], n=3)
+    hint = f" (closest modelzoo names: {', '.join(close)})" if close else ""
+    return [f"--model {model!r} is neither a modelzoo name nor an existing file or folder{hint}; "
+            f"see lucid_fast.modelzoo.list_models()"]
+
+
+def _check_image_memory(args):
+    """The image side alone at --size (the model's share is checked once it is loaded)."""
+    from lucid_fast.misc import memory
+
+    n = len(args.objective)
+    batch = args.batch if n == 1 else n
+    h = w = args.size
+    params = batch * h * w * 3 if args.pixel else 2 * batch * 3 * h * (w // 2 + 2)
+    need = memory.image_side_bytes(params, batch * h * w * 3)
+    try:
+        memory.check_fits(need, f"--size {args.size}: the image side of a render step (before the model)",
+                          "reduce --size or --batch")
+    except ValueError as err:
+        return [str(err)]
+    return []
+
 
 def _render(args):
-    import numpy as np
-
     from lucid_fast.misc import io
     from lucid_fast.optvis import objectives, param, render, transform
 
@@ -26,14 +126,9 @@ def _render(args):
         parts = []
         for b, spec in enumerate(objs):
             layer, _, ch = spec.rpartition(":")
-            if not layer or not ch.lstrip("-").isdigit():
-                raise SystemExit(f"lucid-fast render: --objective must be LAYER:CHANNEL, got {spec!r}")
             parts.append(objectives.channel(layer, int(ch), batch=b))
         objective = objectives.Objective.sum(parts)
     batch = n * args.batch if n == 1 else n
-    if n > 1 and args.batch != 1:
-        raise SystemExit("lucid-fast render: with several --objective, the batch holds one image per objective; "
-                         "drop --batch")
 
     def param_f():
         return param.image(args.size, batch=batch, decorrelate=not args.no_decorrelate, fft=not args.pixel)
@@ -43,14 +138,26 @@ def _render(args):
     else:
         schedule = dict(transforms=[] if args.no_transforms else transform.standard_transforms,
                         thresholds=(args.steps - 1,))
-    images = render.render_vis(args.model, objective, param_f=param_f, verbose=False, progress=not args.quiet,
-                               seed=args.seed, relu_gradient_override=not args.no_relu_override, **schedule)
-    final = images[-1]
-    io.save(io.image_grid(final), args.out)
-    if args.save_npy:
-        np.save(os.path.splitext(args.out)[0] + ".npy", final)
+    sigint = _Interrupted()
+    previous = signal.signal(signal.SIGINT, sigint)
+    try:
+        images = render.render_vis(args.model, objective, param_f=param_f, verbose=False, progress=not args.quiet,
+                                   seed=args.seed, relu_gradient_override=not args.no_relu_override, **schedule)
+        final = images[-1]
+        # atomic (a second Ctrl-C leaves the old file); the values as rendered (save alone would stretch them)
+        io.save(io.image_grid(final), args.out, domain=(0, 1))
+        if args.save_npy:
+            io.save(final, os.path.splitext(args.out)[0] + ".npy")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    shape = f"{final.shape[0]} image(s) of {final.shape[1]}x{final.shape[2]}"
+    if sigint.fired:
+        print(f"lucid-fast render: interrupted: wrote {args.out} ({shape}), a PARTIAL render: it stopped before "
+              f"its {args.steps} steps", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if not args.quiet:
-        print(f"wrote {args.out} ({final.shape[0]} image(s) of {final.shape[1]}x{final.shape[2]})")
+        print(f"wrote {args.out} ({shape})")
+    return 0
 
 
 def _layers(args):
@@ -118,26 +225,32 @@ DEFAULT_STEPS = 256
 
 def _resolve_steps(args):
     """--steps and --preset: the preset sets the steps (and the transforms); otherwise --steps defaults to
-    DEFAULT_STEPS."""
+    DEFAULT_STEPS. Returns a list of errors (one line each)."""
     if getattr(args, "cmd", None) != "render":
-        return
+        return []
     if args.preset:
         clashes = [flag for flag, on in (("--steps", args.steps is not None), ("--no-transforms", args.no_transforms))
                    if on]
         if clashes:
-            print(f"lucid-fast render: error: --preset {args.preset} sets the steps and the transforms; drop "
-                  f"{' and '.join(clashes)}", file=sys.stderr)
-            raise SystemExit(2)
+            return [f"--preset {args.preset} sets the steps and the transforms; drop {' and '.join(clashes)}"]
         from lucid_fast.optvis.presets import preset_steps
 
         args.steps = preset_steps(args.preset)
     elif args.steps is None:
         args.steps = DEFAULT_STEPS
+    return []
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (and exit status 2, as argparse)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="lucid-fast", description="Feature visualization for TensorFlow 2 models.")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = _Parser(prog="lucid-fast", description="Feature visualization for TensorFlow 2 models.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log")
     r = sub.add_parser("render", help="render what a layer's channel responds to, into a PNG", parents=[common])
@@ -152,17 +265,17 @@ def build_parser():
                         "itself; see the README); sets --steps and the transforms")
     r.add_argument("--batch", type=int, default=1, help="images per objective (diverse starts)")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", default="out.png")
+    r.add_argument("--out", default="out.png", help="the image to write: .png, .jpg or .jpeg")
     r.add_argument("--save-npy", action="store_true", help="also save the float images as .npy")
     r.add_argument("--pixel", action="store_true", help="pixel parameterization instead of Fourier")
     r.add_argument("--no-decorrelate", action="store_true")
     r.add_argument("--no-transforms", action="store_true")
     r.add_argument("--no-relu-override", action="store_true")
     r.add_argument("--quiet", action="store_true")
-    r.set_defaults(fn=_render)
+    r.set_defaults(fn=_render, check=_check_render_args)
     lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes", parents=[common])
     lay.add_argument("--model", default="vgg16_hed")
-    lay.set_defaults(fn=_layers)
+    lay.set_defaults(fn=_layers, check=lambda args: _check_model_arg(args.model))
     g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
                        description="Renders every channel of the layers (K channels per optimization), writes each "
                                    "one atomically, resumes where a previous run stopped, and builds OUT/site/.")
@@ -181,8 +294,9 @@ def build_parser():
     g.add_argument("--no-site", action="store_true", help="do not (re)build OUT/site/")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(fn=_gallery)
-    b = sub.add_parser("bench", help="benchmarks: kernels | kernels-gpu | render")
-    b.add_argument("what", choices=["kernels", "kernels-gpu", "render"])
+    benches = ["kernels", "kernels-gpu", "sample", "render", "lucid", "attribution", "gallery"]
+    b = sub.add_parser("bench", help="benchmarks: " + " | ".join(benches))
+    b.add_argument("what", choices=benches)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(fn=_bench)
     return p
@@ -191,19 +305,33 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    _resolve_steps(args)
-    if getattr(args, "steps", 1) < 1 or getattr(args, "size", 8) < 8:
-        raise SystemExit("lucid-fast: --steps must be >= 1 and --size >= 8")
-    if getattr(args, "verbose", True) is False:
-        _quiet_tensorflow_start()
     from lucid_fast.modelzoo._download import OfflineError
 
     try:
-        args.fn(args)
-    except (ValueError, OfflineError) as err:  # user errors (unknown layer, model not cached...): one line
-        print(f"lucid-fast: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        check = getattr(args, "check", None)
+        errors = _resolve_steps(args)
+        errors = errors or (check(args) if check is not None else [])
+        if errors:
+            for message in errors:
+                print(f"lucid-fast {args.cmd}: error: {message}", file=sys.stderr)
+            return EXIT_USAGE
+        if getattr(args, "verbose", True) is False:
+            _quiet_tensorflow_start()
+        return args.fn(args) or 0
+    except (ValueError, OfflineError) as err:  # user errors (unknown layer, bad channel, model not cached): one line
+        print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        after = "; nothing was written (a file already at the output path is unchanged)" if args.cmd == "render" else ""
+        print(f"lucid-fast {args.cmd}: interrupted{after}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as err:
+        print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(err):
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ __all__ = [
     "load_model",
     "load_saved_model",
     "load_graphdef",
+    "estimate_step_bytes",
     "redirected_relu",
     "redirected_relu6",
     "redirected_relu_grad",
@@ -116,8 +117,72 @@ def redirected_relu6(x):
     return tf.nn.relu6(x), grad
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Attribution's MaxPool gradient overrides (Lucid's AttrSpatial notebook)
+# ---------------------------------------------------------------------------------------------------------------
+
+MAXPOOL_GRADS = (None, "smooth", "smooth_blur")
+SMOOTH_MAXPOOL_EPSILON = 1e-2  # Lucid AttrSpatial's make_MaxSmoothPoolGrad: avg(x^2) / (1e-2 + avg(|x|))
+GRAD_BLUR_WEIGHTS = (0.5, 0.25)  # Lucid AttrSpatial's blur_hack: weights of the 4 edge and 4 corner neighbours
+
+
+def _check_maxpool_grad(maxpool_grad):
+    if maxpool_grad not in MAXPOOL_GRADS:
+        raise ValueError(f"maxpool_grad must be one of {list(MAXPOOL_GRADS)}, got {maxpool_grad!r}")
+    return maxpool_grad
+
+
+def blur_gradient(grad, w_edge=GRAD_BLUR_WEIGHTS[0], w_corner=GRAD_BLUR_WEIGHTS[1]):
+    """Lucid's "blur hack" on an NHWC tensor: ``(1 - w_edge - w_corner) * g + w_edge * (mean of the 4 edge
+    neighbours) + w_corner * (mean of the 4 corner neighbours)``, zero outside the map."""
+    p = tf.pad(grad, [(0, 0), (1, 1), (1, 1), (0, 0)])
+    edges = (p[:, 2:, 1:-1] + p[:, :-2, 1:-1] + p[:, 1:-1, 2:] + p[:, 1:-1, :-2]) / 4.0
+    corners = (p[:, 2:, 2:] + p[:, 2:, :-2] + p[:, :-2, 2:] + p[:, :-2, :-2]) / 4.0
+    return (1.0 - w_edge - w_corner) * grad + w_edge * edges + w_corner * corners
+
+
+def smooth_maxpool_grad(x, grad, ksize, strides, padding, blur=False):
+    """The smooth MaxPool gradient of Lucid's AttrSpatial notebook, for attribution.
+
+    A max-pool passes its whole gradient to the one input that won each window, which makes attribution maps
+    checkered and jumpy. This gradient is instead the gradient of the relaxation
+    ``avg_pool(x**2) / (eps + avg_pool(|x|))`` (each window's inputs weighted by their size), evaluated at the
+    pool's input ``x`` with the upstream ``grad``; with ``blur`` it is then blurred by :func:`blur_gradient`
+    (Lucid's second, less principled fix for checkerboard artifacts). Both hide part of what the model does:
+    use them to read attribution maps, not to study the pooling itself.
+
+    Args:
+        x: The pool's NHWC input.
+        grad: The gradient with respect to the pool's output.
+        ksize, strides: The pool's window and strides (ints or 2-sequences).
+        padding: ``"SAME"`` or ``"VALID"``.
+        blur: Also apply :func:`blur_gradient`.
+
+    Returns:
+        The gradient with respect to ``x``.
+    """
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        relaxed = tf.nn.avg_pool2d(x * x, ksize, strides, padding) / (
+            SMOOTH_MAXPOOL_EPSILON + tf.nn.avg_pool2d(tf.abs(x), ksize, strides, padding))
+    out = tape.gradient(relaxed, x, output_gradients=tf.convert_to_tensor(grad, dtype=x.dtype))
+    return blur_gradient(out) if blur else out
+
+
+def smooth_maxpool(x, ksize, strides, padding, blur=False):
+    """``tf.nn.max_pool2d(x, ...)`` whose gradient is :func:`smooth_maxpool_grad`."""
+    @tf.custom_gradient
+    def pool(x_in):
+        def grad(upstream):
+            return smooth_maxpool_grad(x_in, upstream, ksize, strides, padding, blur=blur)
+        return tf.nn.max_pool2d(x_in, ksize, strides, padding), grad
+    return pool(x)
+
+
 _RELU_GRAD_NAME = "LucidFastRedirectedRelu"
 _RELU6_GRAD_NAME = "LucidFastRedirectedRelu6"
+_MAXPOOL_GRAD_NAMES = {"smooth": "LucidFastSmoothMaxPool", "smooth_blur": "LucidFastSmoothBlurMaxPool"}
 _registered = False
 _register_lock = threading.Lock()
 
@@ -137,6 +202,19 @@ def _register_override_gradients():
         def _relu6_grad(op, grad):  # noqa: ANN001
             return redirected_relu_grad(op.inputs[0], grad, upper=6.0)
 
+        def maxpool_grad_fn(blur):
+            def _maxpool_grad(op, grad):  # noqa: ANN001
+                if op.get_attr("data_format") not in (b"NHWC", "NHWC"):
+                    raise ValueError(f"smooth MaxPool gradient: only NHWC pools are supported, op {op.name!r} "
+                                     f"is {op.get_attr('data_format')}")
+                padding = op.get_attr("padding")
+                padding = padding.decode() if isinstance(padding, bytes) else padding
+                return smooth_maxpool_grad(op.inputs[0], grad, list(op.get_attr("ksize")),
+                                           list(op.get_attr("strides")), padding, blur=blur)
+            return _maxpool_grad
+
+        tf.RegisterGradient(_MAXPOOL_GRAD_NAMES["smooth"])(maxpool_grad_fn(False))
+        tf.RegisterGradient(_MAXPOOL_GRAD_NAMES["smooth_blur"])(maxpool_grad_fn(True))
         _registered = True
 
 
@@ -170,12 +248,17 @@ class ModelAdapter:
         image_shape: The nominal ``(h, w, c)`` input size, or None if the model has none.
         image_value_range: Lucid's ``(lo, hi)``: the range of the model's raw input. The adapter maps the
             engine's images in [0, 1] linearly onto it (``lo + x * (hi - lo)``).
+        labels: The class names of a classifier, in logit order (Lucid's ``model.labels``), or None. Set it on
+            an adapter of your own classifier to name classes in :mod:`lucid_fast.attribution`.
+        logits_layer: The layer holding the classifier's pre-softmax logits ``(N, classes)``, or None.
     """
 
     name = "model"
     input_channels = 3
     image_shape = None
     image_value_range = (0.0, 1.0)
+    labels = None
+    logits_layer = None
 
     # -- to be provided by subclasses ---------------------------------------------------------------------------
     def _canonical_names(self):
@@ -185,13 +268,16 @@ class ModelAdapter:
     def _compute_layers(self):
         raise NotImplementedError
 
-    def activation_fn(self, layer_names, relu_override=False):
+    def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         """Returns ``f(x_t) -> {name: activation tensor}`` for each requested name.
 
         Args:
             layer_names: Layer names (or one name); Lucid's ``":0"`` suffix is accepted.
             relu_override: Use Lucid's redirected ReLU gradient (:func:`redirected_relu_grad`) for every
                 ReLU/ReLU6 on the path to the requested layers.
+            maxpool_grad: None (the ordinary gradient), ``"smooth"`` or ``"smooth_blur"``: the gradient of every
+                2-D max-pool on the path becomes :func:`smooth_maxpool_grad` (without or with the blur), as in
+                Lucid's AttrSpatial notebook. For attribution; renders keep the default.
 
         Returns:
             A function of ``x_t``, an NHWC float32 RGB image batch in [0, 1] of any batch size, height and width,
@@ -272,6 +358,21 @@ class ModelAdapter:
                 return info.channels
         return None
 
+    def spliced_fn(self, layer, layer_names, relu_override=False, maxpool_grad=None):
+        """Returns ``f(x_t, acts_t) -> {name: tensor}``: the requested layers computed with the activations of
+        ``layer`` replaced by ``acts_t`` (Lucid's ``feed_dict={T(layer): acts}``), e.g. to evaluate a class
+        logit along a path of scaled activations.
+
+        ``acts_t`` may hold a batch of B activations for one image ``x_t`` (batch 1): parts of the model that
+        do not depend on ``layer`` but join the requested layers (a residual connection around ``layer``)
+        are computed from ``x_t`` and broadcast to B. ``x_t`` may be None when nothing bypasses ``layer``;
+        ``f.needs_input`` says whether it does. Arguments as :meth:`activation_fn`.
+
+        Raises:
+            ValueError: an unknown layer, or a requested layer that does not depend on ``layer``.
+        """
+        raise NotImplementedError
+
     # -- shared ---------------------------------------------------------------------------------------------------
     def layers(self):
         """The model's taps, in model order, as a list of :class:`LayerInfo` (computed once)."""
@@ -331,6 +432,15 @@ class ModelAdapter:
                 f"this model has {len(names)} names.")
         raise ValueError(msg)
 
+    def activation_bytes(self, layer_names, input_shape):
+        """Bytes of every floating tensor the forward pass to ``layer_names`` computes on an input of
+        ``input_shape`` (NHWC, fully known): the raw material of :func:`estimate_step_bytes`.
+
+        Raises:
+            ValueError (or a TF shape error): the model cannot run on an input of that shape.
+        """
+        raise NotImplementedError
+
     def _name_set(self):
         if getattr(self, "_name_set_cache", None) is None:
             self._name_set_cache = frozenset(self._canonical_names())
@@ -367,12 +477,25 @@ class ModelAdapter:
                              f"(expected {self.input_channels}), got shape {x_t.shape}")
         if self.input_channels is not None and channels != self.input_channels:
             raise ValueError(f"{self.name}: the model expects {self.input_channels} input channels, "
-                             f"got an image with {channels} (shape {x_t.shape})")
+                             f"got an image with {channels} (shape {x_t.shape})"
+                             f"{_channel_conversion_hint(channels, self.input_channels)}")
         return x_t
 
     def __repr__(self):
         return (f"<{type(self).__name__} {self.name!r} input_channels={self.input_channels} "
                 f"image_shape={self.image_shape} image_value_range={self.image_value_range}>")
+
+
+def _channel_conversion_hint(got, want):
+    """How to turn a ``got``-channel image into a ``want``-channel one, for error messages."""
+    if got == 3 and want == 1:
+        return ("; convert RGB to grayscale first, e.g. (image @ [0.299, 0.587, 0.114])[..., None] "
+                "(lucid_fast.modelzoo.fer_emotion.face_input does it for faces)")
+    if got == 1 and want == 3:
+        return "; convert grayscale to RGB first, e.g. np.repeat(image, 3, axis=-1)"
+    if got == 4 and want == 3:
+        return "; drop the alpha channel first (image[..., :3]) or composite it over a background"
+    return ""
 
 
 def _check_value_range(image_value_range, who):
@@ -383,6 +506,18 @@ def _check_value_range(image_value_range, who):
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         raise ValueError(f"{who}: image_value_range must be finite with lo < hi, got {image_value_range!r}")
     return (lo, hi)
+
+
+def _default_value_range(image_value_range, input_dtype, who):
+    """image_value_range as given, else (0, 1) for a floating input and the dtype's range for an unsigned one."""
+    if image_value_range is not None:
+        return image_value_range
+    if input_dtype.is_floating:
+        return (0.0, 1.0)
+    if input_dtype.is_integer and input_dtype.is_unsigned:
+        return (0.0, float(input_dtype.max))
+    raise ValueError(f"{who}: the model's input has dtype {input_dtype.name}; pass image_value_range=(lo, hi), "
+                     f"the range of the values the model was trained on")
 
 
 def _check_image_shape(image_shape, who):
@@ -579,16 +714,23 @@ class KerasAdapter(ModelAdapter):
 
     Layers run with ``training=False``. The model must have one image input.
 
+    A model whose input is an integer type (``keras.Input(..., dtype="uint8")``) casts its input to float in
+    its first layers (``Rescaling``, a cast): the adapter feeds those layers the float32 image, mapped to
+    ``image_value_range``, instead of rounding it to the integer type first, which would cut the gradient
+    (rounding has none) and leave the rendered image unchanged. A model whose first layers need true
+    integers (an ``Embedding``) gives no gradient; render_vis refuses such a model before its first step.
+
     Args:
         model: A functional or Sequential ``keras.Model``.
         image_value_range: ``(lo, hi)`` the model's input expects; images in [0, 1] are mapped onto it.
-            Default (0, 1).
+            Default (0, 1) for a floating input, and the dtype's range (0, 255 for uint8) for an unsigned
+            integer input; a signed integer input needs it given.
         image_shape: Nominal ``(h, w, c)``, used for layer metadata when the model's input has unknown spatial
             size. Default: the model's input shape when fully known, else None.
         name: A display name (default: the model's name).
     """
 
-    def __init__(self, model, image_value_range=(0.0, 1.0), image_shape=None, name=None):
+    def __init__(self, model, image_value_range=None, image_shape=None, name=None):
         keras = _keras()
         who = f"KerasAdapter({getattr(model, 'name', type(model).__name__)!r})"
         if not isinstance(model, keras.Model):
@@ -599,7 +741,9 @@ class KerasAdapter(ModelAdapter):
                              "models are supported")
         self.model = model
         self.name = name or model.name
-        self.image_value_range = _check_value_range(image_value_range, who)
+        input_dtype = tf.as_dtype(functional.inputs[0].dtype)
+        self.image_value_range = _check_value_range(_default_value_range(image_value_range, input_dtype, who),
+                                                    who)
         in_shape = tuple(functional.inputs[0].shape)
         if len(in_shape) != 4:
             raise ValueError(f"{who}: the model input must be NHWC (rank 4), got shape {in_shape}")
@@ -613,7 +757,9 @@ class KerasAdapter(ModelAdapter):
         if self.input_channels is None and image_shape is not None:
             self.input_channels = image_shape[-1]
         self.image_shape = image_shape
-        self._input_dtype = tf.as_dtype(functional.inputs[0].dtype)
+        # the dtype the image is fed in: the input's own if floating, else float32 (see the class doc)
+        self._input_dtype = input_dtype if input_dtype.is_floating else tf.float32
+        self.input_dtype = input_dtype
 
         self._steps = []
         self._taps = {}           # canonical name -> value key
@@ -727,11 +873,12 @@ class KerasAdapter(ModelAdapter):
             stack.extend(self._steps[index].in_keys)
         return [self._steps[i] for i in sorted(needed)]
 
-    def activation_fn(self, layer_names, relu_override=False):
+    def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         requested, canonical = self._resolve_all(layer_names)
         keys = [self._taps[c] for c in canonical]
         steps = self._needed_steps(keys)
         relu_override = bool(relu_override)
+        maxpool_grad = _check_maxpool_grad(maxpool_grad)
         input_key, input_dtype = self._input_key, self._input_dtype
 
         def activations(x_t):
@@ -740,11 +887,84 @@ class KerasAdapter(ModelAdapter):
                 x_raw = tf.cast(x_raw, input_dtype)
             values = {input_key: x_raw}
             for step in steps:
-                _run_keras_step(step, values, relu_override)
+                _run_keras_step(step, values, relu_override, maxpool_grad)
             return {name: values[key] for name, key in zip(requested, keys)}
 
         activations.layer_names = tuple(canonical)
         activations.relu_override = relu_override
+        activations.maxpool_grad = maxpool_grad
+        return activations
+
+    def spliced_fn(self, layer, layer_names, relu_override=False, maxpool_grad=None):
+        splice = self.resolve(layer)
+        requested, canonical = self._resolve_all(layer_names)
+        splice_key = self._taps[splice]
+        keys = [self._taps[c] for c in canonical]
+        relu_override = bool(relu_override)
+        maxpool_grad = _check_maxpool_grad(maxpool_grad)
+        # Walk back from the outputs, stopping at the spliced value. A fused Conv/Dense step whose
+        # pre-activation is spliced only applies its activation ("act_only").
+        needed, act_only, stack, needs_input = set(), set(), list(keys), False
+        while stack:
+            key = stack.pop()
+            if key == splice_key:
+                continue
+            index = self._producer.get(key)
+            if index is None:
+                needs_input = True
+                continue
+            step = self._steps[index]
+            if step.mode == "split" and step.pre_key == splice_key:
+                act_only.add(index)
+                continue
+            if index in needed:
+                continue
+            needed.add(index)
+            stack.extend(step.in_keys)
+        order = sorted(needed | act_only)
+        dependent = {splice_key}  # values that change with acts_t (batch B); the rest are per-image (batch 1)
+        for index in order:
+            step = self._steps[index]
+            if index in act_only or any(k in dependent for k in step.in_keys):
+                dependent.update(step.out_keys)
+                if step.mode == "split":
+                    dependent.add(step.pre_key)
+        for name, key in zip(canonical, keys):
+            if key not in dependent:
+                raise ValueError(f"{self.name}: layer {name!r} does not depend on {splice!r}, so it cannot be "
+                                 f"computed from {splice!r}'s activations (is {splice!r} after it in the model?)")
+        input_key, input_dtype = self._input_key, self._input_dtype
+        steps = [(self._steps[i], i in act_only) for i in order]
+
+        def activations(x_t, acts_t):
+            acts_t = tf.convert_to_tensor(acts_t)
+            values = {splice_key: acts_t}
+            if needs_input:
+                if x_t is None:
+                    raise ValueError(f"{self.name}: computing {canonical} from {splice!r} needs the input image "
+                                     "too (part of the model bypasses the layer); pass x_t")
+                x_raw = self._map_input(x_t)
+                values[input_key] = x_raw if x_raw.dtype == input_dtype else tf.cast(x_raw, input_dtype)
+            for step, only_activation in steps:
+                if only_activation:
+                    pre = values[step.pre_key]
+                    values[step.out_keys[0]] = _keras_activation(step, pre, relu_override)
+                    continue
+                in_dep = [k in dependent for k in step.in_keys]
+                if any(in_dep) and not all(in_dep):  # a bypass joins: broadcast its batch-1 values to B
+                    batch = tf.shape(values[step.in_keys[in_dep.index(True)]])[0]
+                    for k, dep in zip(step.in_keys, in_dep):
+                        if not dep:
+                            v = values[k]
+                            values[k] = tf.broadcast_to(v, tf.concat([[batch], tf.shape(v)[1:]], 0))
+                _run_keras_step(step, values, relu_override, maxpool_grad)
+                values[splice_key] = acts_t  # a step that also makes the spliced value must not overwrite it
+            return {name: values[key] for name, key in zip(requested, keys)}
+
+        activations.layer_names = tuple(canonical)
+        activations.needs_input = needs_input
+        activations.relu_override = relu_override
+        activations.maxpool_grad = maxpool_grad
         return activations
 
     def channel_activation_fn(self, channels, relu_override=False):
@@ -806,6 +1026,12 @@ class KerasAdapter(ModelAdapter):
             return int(shape[-1])
         return super()._layer_channel_count(canonical)
 
+    def activation_bytes(self, layer_names, input_shape):
+        fn = self.activation_fn(layer_names)
+        spec = tf.TensorSpec([int(d) for d in input_shape], tf.float32)
+        concrete = tf.function(fn, autograph=False).get_concrete_function(spec)
+        return _downstream_bytes(concrete.graph, concrete.inputs[0].op)
+
     def _compute_layers(self):
         shapes = dict(self._tap_static)
         static_known = self.image_shape is not None and all(
@@ -822,7 +1048,26 @@ class KerasAdapter(ModelAdapter):
                 if n not in self._unlisted]
 
 
-def _run_keras_step(step, values, relu_override):
+def _keras_activation(step, pre, relu_override):
+    """The fused activation of a "split" step applied to its pre-activation value."""
+    if relu_override and step.act_kind == "relu":
+        return redirected_relu(pre)
+    if relu_override and step.act_kind == "relu6":
+        return redirected_relu6(pre)
+    return step.op.activation(pre)
+
+
+def _keras_maxpool(op, x, maxpool_grad):
+    """A Keras 2-D max-pool layer run with the smooth gradient; None if ``op`` is not one this can run."""
+    keras = _keras()
+    if not isinstance(op, keras.layers.MaxPooling2D) or getattr(op, "data_format", "channels_last") != \
+            "channels_last":
+        return None
+    return smooth_maxpool(x, list(op.pool_size), list(op.strides), op.padding.upper(),
+                          blur=maxpool_grad == "smooth_blur")
+
+
+def _run_keras_step(step, values, relu_override, maxpool_grad=None):
     node = step.node
     tensor_dict = {id(t): values[k] for t, k in zip(node.input_tensors, step.in_keys)}
     args, kwargs = node.arguments.fill_in(tensor_dict)
@@ -834,18 +1079,17 @@ def _run_keras_step(step, values, relu_override):
         with _without_activation(op):
             pre = op(*args, **kwargs)
         values[step.pre_key] = pre
-        if relu_override and step.act_kind == "relu":
-            out = redirected_relu(pre)
-        elif relu_override and step.act_kind == "relu6":
-            out = redirected_relu6(pre)
-        else:
-            out = op.activation(pre)
-        values[step.out_keys[0]] = out
+        values[step.out_keys[0]] = _keras_activation(step, pre, relu_override)
         return
     if step.mode == "relu" and relu_override:
         x = values[step.in_keys[0]]
         values[step.out_keys[0]] = redirected_relu(x) if step.act_kind == "relu" else redirected_relu6(x)
         return
+    if maxpool_grad is not None and len(step.in_keys) == 1:
+        pooled = _keras_maxpool(op, values[step.in_keys[0]], maxpool_grad)
+        if pooled is not None:
+            values[step.out_keys[0]] = pooled
+            return
     outputs = tf.nest.flatten(op(*args, **kwargs))
     for key, value in zip(step.out_keys, outputs):
         values[key] = value
@@ -1114,9 +1358,10 @@ class GraphDefAdapter(ModelAdapter):
         return tf.concat(values, axis, name=f"{prefix}/{canonical}")
 
     # -- interface ------------------------------------------------------------------------------------------------
-    def activation_fn(self, layer_names, relu_override=False):
+    def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         requested, canonical = self._resolve_all(layer_names)
-        wrapped = self._wrapped_function(tuple(canonical), bool(relu_override))
+        maxpool_grad = _check_maxpool_grad(maxpool_grad)
+        wrapped = self._wrapped_function(tuple(canonical), bool(relu_override), maxpool_grad)
 
         def activations(x_t):
             # the value-range mapping runs inside the wrapped function, in front of the imported graph
@@ -1125,10 +1370,21 @@ class GraphDefAdapter(ModelAdapter):
 
         activations.layer_names = tuple(canonical)
         activations.relu_override = bool(relu_override)
+        activations.maxpool_grad = maxpool_grad
         return activations
 
-    def _wrapped_function(self, canonical, relu_override):
-        key = (canonical, relu_override)
+    def _override_map(self, relu_override, maxpool_grad):
+        mapping = {}
+        if relu_override:
+            mapping.update({"Relu": _RELU_GRAD_NAME, "Relu6": _RELU6_GRAD_NAME})
+        if maxpool_grad is not None:
+            mapping["MaxPool"] = _MAXPOOL_GRAD_NAMES[maxpool_grad]
+        if mapping:
+            _register_override_gradients()
+        return mapping
+
+    def _wrapped_function(self, canonical, relu_override, maxpool_grad=None):
+        key = (canonical, relu_override, maxpool_grad)
         with self._wrapped_lock:
             if key in self._wrapped:
                 return self._wrapped[key]
@@ -1136,16 +1392,12 @@ class GraphDefAdapter(ModelAdapter):
         sub_graph = _extract_sub_graph(self.graph_def, dest)
         lo, hi = self.image_value_range
         input_ref = self.input_name + ":0"
-        if relu_override:
-            _register_override_gradients()
+        overrides = self._override_map(relu_override, maxpool_grad)
 
         def body(x):
             graph = tf.compat.v1.get_default_graph()
             x_raw = x if (lo, hi) == (0.0, 1.0) else lo + x * (hi - lo)
-            if relu_override:
-                with graph.gradient_override_map({"Relu": _RELU_GRAD_NAME, "Relu6": _RELU6_GRAD_NAME}):
-                    tf.graph_util.import_graph_def(sub_graph, input_map={input_ref: x_raw}, name="model")
-            else:
+            with graph.gradient_override_map(overrides):
                 tf.graph_util.import_graph_def(sub_graph, input_map={input_ref: x_raw}, name="model")
             return [tf.identity(self._build_tensor(c, graph, "model", x_raw)) for c in canonical]
 
@@ -1155,6 +1407,111 @@ class GraphDefAdapter(ModelAdapter):
         with self._wrapped_lock:
             self._wrapped.setdefault(key, wrapped)
             return self._wrapped[key]
+
+    def _splice_node(self, splice):
+        """The graph node whose first output a spliced layer name stands for."""
+        spec = self._added.get(splice)
+        if spec is not None and spec[0] == "concat_pre_relu":
+            raise ValueError(f"{self.name}: {splice!r} is assembled from several ReLU inputs and cannot be "
+                             f"replaced; splice at {spec[1]!r} or at one of its inputs instead")
+        if spec is not None and spec[0] == "input":
+            return self.input_name
+        if spec is not None:  # pre_relu: the ReLU's input tensor
+            ref = [r for r in self._nodes[spec[1]].input if not r.startswith("^")][0]
+        else:
+            ref = splice
+        name, _, index = ref.partition(":")
+        if index not in ("", "0"):
+            raise ValueError(f"{self.name}: {splice!r} is output {index} of op {name!r}; only first outputs can "
+                             "be replaced")
+        return name
+
+    def spliced_fn(self, layer, layer_names, relu_override=False, maxpool_grad=None):
+        splice = self.resolve(layer)
+        requested, canonical = self._resolve_all(layer_names)
+        maxpool_grad = _check_maxpool_grad(maxpool_grad)
+        splice_node = self._splice_node(splice)
+        dest = sorted({op for c in canonical for op in self._source_ops(c)})
+        # the ops the outputs need when the spliced node's value is given; the node itself becomes a placeholder
+        keep, stack, reached = set(), list(dest), False
+        while stack:
+            name = stack.pop()
+            if name == splice_node:
+                reached = True
+                continue
+            if name in keep:
+                continue
+            keep.add(name)
+            stack.extend(_node_input_name(r) for r in self._nodes[name].input)
+        needs_input = self.input_name in keep
+        for c in canonical:
+            if not reached or not self._depends_on(self._source_ops(c), splice_node):
+                raise ValueError(f"{self.name}: layer {c!r} does not depend on {splice!r}, so it cannot be "
+                                 f"computed from {splice!r}'s activations (is {splice!r} after it in the model?)")
+        sub_graph = tf.compat.v1.GraphDef()
+        sub_graph.versions.CopyFrom(self.graph_def.versions)
+        sub_graph.library.CopyFrom(self.graph_def.library)
+        for node in self.graph_def.node:
+            if node.name in keep:
+                sub_graph.node.add().CopyFrom(node)
+            elif node.name == splice_node:
+                holder = sub_graph.node.add()
+                holder.name, holder.op = node.name, "Placeholder"
+                holder.attr["dtype"].type = tf.float32.as_datatype_enum
+        lo, hi = self.image_value_range
+        input_ref = self.input_name + ":0"
+        overrides = self._override_map(bool(relu_override), maxpool_grad)
+
+        def body(x, acts):
+            graph = tf.compat.v1.get_default_graph()
+            input_map = {splice_node + ":0": acts}
+            x_raw = None
+            if needs_input and splice_node != self.input_name:
+                x = tf.broadcast_to(x, tf.concat([tf.shape(acts)[:1], tf.shape(x)[1:]], 0))
+                x_raw = x if (lo, hi) == (0.0, 1.0) else lo + x * (hi - lo)
+                input_map[input_ref] = x_raw
+            with graph.gradient_override_map(overrides):
+                tf.graph_util.import_graph_def(sub_graph, input_map=input_map, name="model")
+            return [tf.identity(self._build_tensor(c, graph, "model", x_raw)) for c in canonical]
+
+        specs = [tf.TensorSpec([None, None, None, self.input_channels], tf.float32), tf.TensorSpec(None, tf.float32)]
+        with tf.init_scope():
+            wrapped = tf.compat.v1.wrap_function(body, specs)
+
+        def activations(x_t, acts_t):
+            if needs_input and x_t is None:
+                raise ValueError(f"{self.name}: computing {canonical} from {splice!r} needs the input image "
+                                 "too (part of the model bypasses the layer); pass x_t")
+            x_in = self._check_input(x_t) if x_t is not None else tf.zeros([1, 1, 1, self.input_channels])
+            return dict(zip(requested, wrapped(x_in, tf.convert_to_tensor(acts_t, tf.float32))))
+
+        activations.layer_names = tuple(canonical)
+        activations.needs_input = needs_input
+        activations.relu_override = bool(relu_override)
+        activations.maxpool_grad = maxpool_grad
+        return activations
+
+    def _depends_on(self, ops, target):
+        seen, stack = set(), list(ops)
+        while stack:
+            name = stack.pop()
+            if name == target:
+                return True
+            if name in seen or name not in self._nodes:
+                continue
+            seen.add(name)
+            stack.extend(_node_input_name(r) for r in self._nodes[name].input)
+        return False
+
+    def activation_bytes(self, layer_names, input_shape):
+        _, canonical = self._resolve_all(layer_names)
+        dest = sorted({op for c in canonical for op in self._source_ops(c)})
+        sub_graph = _extract_sub_graph(self.graph_def, dest)
+        graph = tf.Graph()
+        with graph.as_default():
+            x = tf.compat.v1.placeholder(tf.float32, [int(d) for d in input_shape], name="estimate_input")
+            tf.graph_util.import_graph_def(sub_graph, input_map={self.input_name + ":0": x}, name="estimate")
+        return _downstream_bytes(graph, x.op)
 
     def _compute_layers(self):
         graph = self._graph_info
@@ -1191,6 +1548,57 @@ class GraphDefAdapter(ModelAdapter):
             if pre in self._added:
                 out.append(info(pre, "pre_relu"))
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Memory of a render step
+# ---------------------------------------------------------------------------------------------------------------
+
+# Peak memory of a render step on the CPU, as a multiple of the bytes of every floating tensor its forward pass
+# computes (ModelAdapter.activation_bytes), plus a constant. Measured with bench/step_memory.py (vgg16_hed, each
+# configuration in a fresh process, no transforms; the growth of the process's anonymous memory (RssAnon,
+# sampled every millisecond) over two steps with the ReLU override on, as in a render's first 16 steps), 2
+# cores, TF 2.21, a shared machine:
+#
+#     size  layer          batch  forward MiB  growth MiB  growth/forward  estimate/growth
+#      128  block4_conv3       1           52          52            0.99             3.68
+#      256  block4_conv3       1          209         158            0.76             2.39
+#      512  block4_conv3       1          837         595            0.71             1.90
+#     1024  block4_conv3       1         3348        2270            0.68             1.83
+#     2048  block4_conv3       1        13392        8989            0.67             1.80
+#      256  block1_conv2       1          114          91            0.80             2.95
+#      512  block1_conv2       1          457         459            1.00             1.52
+#      512  block5_conv3       1          851         604            0.71             1.90
+#      256  block4_conv3       4          837         590            0.70             1.92
+#      128  block2_pool        8          308         235            0.76             2.15
+#
+# Shallow layers need the most per forward byte (one layer's backward temporaries dominate); deep in the network
+# many forward tensors are freed before the backward pass peaks. The factor takes the largest ratio (1.00) with a
+# margin, so the estimate was never low in these runs and is up to about 1.9x high for deep layers at large sizes
+# (LUCID_FAST_MEMORY_LIMIT raises the memory the check assumes when that caution costs a render).
+STEP_MEMORY_FACTOR = 1.15
+STEP_MEMORY_OVERHEAD = 128 << 20  # bytes: TF's per-step bookkeeping, the objective, small tensors
+
+
+def _downstream_bytes(graph, source_op):
+    """Bytes of the floating outputs of every op in ``graph`` that depends on ``source_op`` (in creation order,
+    which is topological). Outputs of unknown shape count as nothing."""
+    reached = {source_op.name}
+    total = 0
+    for op in graph.get_operations():
+        if op.name in reached or not any(t.op.name in reached for t in op.inputs):
+            continue
+        reached.add(op.name)
+        for t in op.outputs:
+            if t.dtype.is_floating and t.shape.is_fully_defined():
+                total += t.shape.num_elements() * t.dtype.size
+    return total
+
+
+def estimate_step_bytes(forward_bytes, native_bytes=0):
+    """The memory a render step adds at its peak: STEP_MEMORY_FACTOR x the forward pass's tensors (see
+    :meth:`ModelAdapter.activation_bytes`), the image side's arrays and STEP_MEMORY_OVERHEAD."""
+    return int(STEP_MEMORY_FACTOR * forward_bytes) + int(native_bytes) + STEP_MEMORY_OVERHEAD
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1291,7 +1699,9 @@ def load_model(model, **kwargs):
               (kwargs as Lucid's modelzoo ``Model`` attributes: ``input_name``, ``image_shape``,
               ``image_value_range``; plus ``name``, ``layer_table``);
             * a path to a ``.keras`` / ``.h5`` Keras model file (loaded with ``keras.saving.load_model``);
-            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``.
+            * a modelzoo name such as ``"vgg16_hed"`` -> ``lucid_fast.modelzoo.load(name, **kwargs)``;
+            * a Lucid-style ``lucid_fast.modelzoo.vision_models`` model (``vision_models.InceptionV1()``) or a
+              modelzoo entry: anything with a ``to_adapter()`` method.
 
     Raises:
         ValueError: anything else (the message says what is accepted).
@@ -1301,6 +1711,12 @@ def load_model(model, **kwargs):
             raise ValueError(f"load_model: got a ModelAdapter and keyword arguments {sorted(kwargs)}; an adapter "
                              "is returned as is, so set these when creating it")
         return model
+    to_adapter = getattr(model, "to_adapter", None)
+    if callable(to_adapter) and not isinstance(model, type):  # a Lucid-style modelzoo Model, or a zoo entry
+        if kwargs:
+            raise ValueError(f"load_model: {model!r} describes its own model; keyword arguments {sorted(kwargs)} "
+                             "are not accepted with it")
+        return to_adapter()
     keras = _keras()
     if isinstance(model, keras.Model):
         return KerasAdapter(model, **kwargs)

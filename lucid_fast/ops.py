@@ -12,6 +12,7 @@ Ops:
     affine_warp / affine_warp_adjoint        pad + jitter + scale + rotate as one bilinear warp
     total_variation                          TV value and gradient
     upsample_bilinear / _adjoint             low-resolution tensors to full size
+    sample_bilinear / _adjoint               a texture looked up at per-pixel UVs (rendered meshes)
     adam_update                              in-place Adam step, as tf.keras.optimizers.Adam
 """
 from lucid_fast._bindings.checks import empty_aligned, zeros_aligned  # noqa: F401
@@ -22,6 +23,7 @@ from lucid_fast._bindings.op_color import (  # noqa: F401
     to_valid_rgb,
     to_valid_rgb_adjoint,
 )
+from lucid_fast._bindings.op_sample import sample_bilinear, sample_bilinear_adjoint  # noqa: F401
 from lucid_fast._bindings.op_spectrum import fft_image, fft_image_adjoint, rfft2d_freqs  # noqa: F401
 from lucid_fast._bindings.op_tv import total_variation  # noqa: F401
 from lucid_fast._bindings.op_upsample import upsample_bilinear, upsample_bilinear_adjoint  # noqa: F401

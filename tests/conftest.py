@@ -1,4 +1,4 @@
-"""Shared test setup: --run-slow, the gpu/slow markers, seeded generators, the backend parameter."""
+"""Shared test setup: --run-slow, the gpu/slow markers (GPU policy: tests/gpu_harness.py), seeded generators."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -6,24 +6,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+import gpu_harness
+
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow")
 
 
-def gpu_available():
-    try:
-        import cupy
-
-        return cupy.cuda.is_available()
-    except Exception:  # no cupy, no driver
-        return False
+def pytest_configure(config):
+    gpu_harness.configure(config)  # under LUCID_FAST_REQUIRE_GPU=1, no usable GPU is an error (bench/gpu_check.sh)
 
 
 def pytest_collection_modifyitems(config, items):
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
-    no_gpu = None if gpu_available() else pytest.mark.skip(
-        reason="no CUDA GPU here (cupy.cuda.is_available() is False): GPU parity tests run only on a GPU machine")
+    no_gpu = gpu_harness.skip_marker(config)
     for item in items:
         if "slow" in item.keywords and not config.getoption("--run-slow"):
             item.add_marker(skip_slow)

@@ -13,7 +13,7 @@ def test_nvrtc_compiles_all_kernels_for_sm90():
     assert "warning" not in log.lower(), log
     # Every op's kernels made it into the module: each op file defines extern "C" kernels.
     names = set(re.findall(r'extern "C" __global__ void (lf_\w+)', cupy_module.inlined_source()))
-    for op in ("tv", "spectrum", "color", "warp", "upsample", "adam"):
+    for op in ("tv", "spectrum", "color", "warp", "upsample", "sample", "adam"):
         assert any(n.startswith(f"lf_{op}") for n in names), f"no CUDA kernel for {op} in {sorted(names)}"
 
 

@@ -354,3 +354,28 @@ def reference_cppn(weights, width, num_layers, activation, normalize, batch=1, d
             k += 1
         net = activation(net)
     return tf.sigmoid(tf.nn.conv2d(net, weights[k][None, None], 1, "VALID") + weights[k + 1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Texture lookup at per-pixel UVs (Lucid param/spatial.py bilinearly_sampled_image)
+
+
+def sample_bilinear_reference(texture_t, uv_t):
+    """A (H, W, C) texture at (..., 2) UVs: OpenGL's GL_REPEAT + GL_LINEAR with v flipped, by four gather_nd taps
+    around (u * W - 0.5, (1 - v) * H - 0.5), each wrapped modulo the size (Lucid's bilinearly_sampled_image)."""
+    dtype = texture_t.dtype
+    h, w = tf.shape(texture_t)[0], tf.shape(texture_t)[1]
+    uv_t = tf.cast(uv_t, dtype)
+    u_t, v_t = uv_t[..., 0:1], 1.0 - uv_t[..., 1:2]
+    x_t = u_t * tf.cast(w, dtype) - 0.5
+    y_t = v_t * tf.cast(h, dtype) - 0.5
+    x0_t, y0_t = tf.floor(x_t), tf.floor(y_t)
+    fx_t, fy_t = x_t - x0_t, y_t - y0_t
+    xi_t, yi_t = tf.cast(x0_t, tf.int32), tf.cast(y0_t, tf.int32)
+
+    def tap(yy_t, xx_t):
+        return tf.gather_nd(texture_t, tf.concat([yy_t % h, xx_t % w], -1))
+
+    s0_t = tap(yi_t, xi_t) * (1.0 - fy_t) + tap(yi_t + 1, xi_t) * fy_t
+    s1_t = tap(yi_t, xi_t + 1) * (1.0 - fy_t) + tap(yi_t + 1, xi_t + 1) * fy_t
+    return s0_t * (1.0 - fx_t) + s1_t * fx_t

@@ -6,4 +6,5 @@
 #include "color.cu"
 #include "warp.cu"
 #include "upsample.cu"
+#include "sample.cu"
 #include "adam.cu"

@@ -150,9 +150,16 @@ class ChannelBatchRenderer:
         k = len(channels)
         b = 2 * k if s.negative else k
         t0 = time.perf_counter()
+        c_in = self.adapter.input_channels
+        if c_in in (None, 3):
+            def param_f():
+                return param.image(s.size, batch=b, fft=s.fft, decorrelate=s.decorrelate)
+        else:  # e.g. fer_emotion's grayscale input: no colour to decorrelate
+            def param_f():
+                return param.image(s.size, batch=b, fft=s.fft, channels=c_in)
         vis = self._session_cls(
             self.adapter, layer, channels, s.negative,
-            param_f=lambda: param.image(s.size, batch=b, fft=s.fft, decorrelate=s.decorrelate),
+            param_f=param_f,
             optimizer=s.learning_rate,
             transforms=transform.standard_transforms if s.transforms == "standard" else [],
             relu_gradient_override=s.relu_override, seed=unit_seed(s.seed, layer, channels))
@@ -163,6 +170,8 @@ class ChannelBatchRenderer:
             if progress is not None:
                 progress(i + 1, s.steps)
         images = _to_uint8(vis.image())
+        if images.shape[-1] == 1:  # grayscale models: sprites are stored and shown as RGB
+            images = np.repeat(images, 3, axis=-1)
         wall = time.perf_counter() - t0
         info = {"host": socket.gethostname(), "pid": os.getpid(), "python": platform.python_version(),
                 "tf_intra_op_threads": _tf_threads(), "model_fingerprint": self.fingerprint,

@@ -182,7 +182,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
         size, steps, batch, seed, negative: the render settings (:class:`Settings`); ``batch`` None means
             :data:`DEFAULT_BATCH`.
         workers: render on a Dask ``LocalCluster`` of this many worker processes.
-        scheduler: render on an existing Dask cluster (``"tcp://host:8786"``).
+        scheduler: render on an existing Dask cluster (``"tcp://host:8786"``, or a ``distributed.Client``).
         site: build the static site under ``out/site`` at the end.
         sprites: write each layer's sprite sheet at the end.
         progress: print progress lines on stderr.
@@ -215,6 +215,9 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     result = GalleryResult(store.root, requested)
     with _job_lock(store.root):
         store.remove_stale_temporaries()
+        order = {name: i for i, name in enumerate(adapter.layer_names())}
+        store.update_layer_index([(name, renderer.layer_channels(name), order.get(name, len(order)))
+                                  for name in layer_names])
         units = []
         for name, chans in requested.items():
             done = set(store.done_channels(name, chans))

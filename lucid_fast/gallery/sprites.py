@@ -99,7 +99,7 @@ class SpriteSheet:
 def sheet_from_store(store, layer, channels=None):
     """A SpriteSheet of the done channels of ``layer`` in a gallery store (``channels``: which, in order)."""
     if channels is None:
-        channels = sorted(store.layers_on_disk().get(layer, []))
+        channels = store.layers_on_disk(layer).get(layer, [])
     images = []
     for c in channels:
         if store.read_record(layer, c) is None:
@@ -110,7 +110,7 @@ def sheet_from_store(store, layer, channels=None):
 
 def write_layer_sprites(store, layer):
     """Writes ``layers/<layer>/sprites.png`` + ``.json`` from every done channel of the layer (if any)."""
-    done = store.layers_on_disk().get(layer, [])
+    done = store.layers_on_disk(layer).get(layer, [])
     if not done:
         return None
     sheet = sheet_from_store(store, layer, done)

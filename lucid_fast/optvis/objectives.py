@@ -55,6 +55,7 @@ from lucid_fast.optvis.objectives_util import (
     _T_handle_batch,
     _dim,
     _dot_cossim,
+    _check_position,
     _extract_act_pos,
     _is_int,
     _make_arg_str,
@@ -64,7 +65,7 @@ from lucid_fast.optvis.objectives_util import (
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
 
 __all__ = [
-    "NativeTerm", "Objective", "wrap_objective", "as_objective",
+    "NativeTerm", "Objective", "wrap_objective", "as_objective", "handle_batch",
     "neuron", "channel", "direction", "direction_cossim", "direction_neuron", "tensor_direction", "deepdream",
     "class_logit", "total_variation", "L1", "L2", "blur_input_each_step", "blur_alpha_each_step",
     "channel_interpolate", "penalize_boundary_complexity", "alignment", "diversity", "input_diff",
@@ -440,7 +441,7 @@ def _coerce_operand(other, op):
 # Factories
 
 
-def wrap_objective(f=None, *, require_format=None, handle_batch=False):
+def wrap_objective(require_format=None, handle_batch=False):
     """Decorator turning ``f(*args) -> (T -> tensor)`` into a factory ``f(*args) -> Objective``.
 
     The factory keeps ``f``'s name and docstring; its objectives are named ``f.__name__`` and described as
@@ -448,8 +449,8 @@ def wrap_objective(f=None, *, require_format=None, handle_batch=False):
     or called (``@wrap_objective()``, ``@wrap_objective(require_format="NHWC")``, as Lucid 0.3 does).
 
     Args:
-        f: the function to wrap (when used bare). A positional string is taken as ``require_format``.
-        require_format: ``"NHWC"`` makes ``T`` return dense ``(N, C)`` activations as ``(N, 1, 1, C)``.
+        require_format: ``"NHWC"`` makes ``T`` return dense ``(N, C)`` activations as ``(N, 1, 1, C)``; when
+            the decorator is used bare, this first argument is the function being wrapped.
         handle_batch: when True and ``f`` has no ``batch`` parameter of its own, the factory accepts a
             keyword ``batch=None`` restricting every ``T(...)`` to that batch item (Lucid declared this
             option but ignored it; the default keeps Lucid's behaviour).
@@ -457,8 +458,9 @@ def wrap_objective(f=None, *, require_format=None, handle_batch=False):
     ``f`` may also return an :class:`Objective` (e.g. one with native terms); it is then re-labelled with the
     factory's name and description.
     """
-    if f is not None and not callable(f):
-        require_format, f = f, None
+    f = None
+    if callable(require_format):  # used bare: @wrap_objective
+        f, require_format = require_format, None
     if require_format not in (None, "NHWC"):
         raise ValueError(f"wrap_objective: require_format must be None or 'NHWC', got {require_format!r}")
 
@@ -499,6 +501,18 @@ def wrap_objective(f=None, *, require_format=None, handle_batch=False):
     return decorate if f is None else decorate(f)
 
 
+def handle_batch(batch=None):
+    """Lucid's decorator for an objective's inner function ``T -> tensor``: every ``T(name)`` it reads is
+    restricted to batch item ``batch`` (kept as a batch of one; ``None`` leaves ``T`` unchanged)::
+
+        def inner(T): ...
+        objective = Objective(handle_batch(2)(inner))
+    """
+    if batch is not None and not _is_int(batch):
+        raise ValueError(f"handle_batch: batch must be None or an int, got {batch!r}")
+    return lambda f: lambda T: f(_T_handle_batch(T, batch=batch))
+
+
 def _check_channel(op, n_channel):
     if not _is_int(n_channel):
         raise TypeError(f"{op}: the channel index must be an int, got {n_channel!r}")
@@ -522,9 +536,10 @@ def neuron(layer_name, channel_n, x=None, y=None, batch=None):
     over the batch (or taken from item ``batch`` only).
     """
     _check_channel("neuron", channel_n)
+    _check_position("neuron", x, y)
 
     def inner(T):
-        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "neuron", layer_name)
         return tf.reduce_mean(_channel_of("neuron", acts_t, channel_n, layer_name))
     inner.channel_reads = {layer_name: {channel_n}}
     return inner
@@ -568,9 +583,10 @@ direction_cossim = direction  # Lucid's alias: direction with a cossim_pow argum
 def direction_neuron(layer_name, vec, x=None, y=None, cossim_pow=0, batch=None):
     """:func:`direction` at a single spatial position (the centre by default; see :func:`neuron`)."""
     vec_t = _as_direction("direction_neuron", vec)[None, None, None]
+    _check_position("direction_neuron", x, y)
 
     def inner(T):
-        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y)
+        acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "direction_neuron", layer_name)
         return _dot_cossim(acts_t, vec_t, cossim_pow=cossim_pow)
     return inner
 

@@ -39,12 +39,29 @@ def _dim(t, axis):
     return size if size is not None else tf.shape(t)[axis]
 
 
-def _extract_act_pos(acts_t, x=None, y=None):
+class PositionError(ValueError):
+    """A neuron position outside a layer's spatial size (it depends on the image size)."""
+
+
+def _check_position(who, x, y):
+    """x and y: None (the centre) or ints >= 0."""
+    for name, v in (("x", x), ("y", y)):
+        if v is not None and (not _is_int(v) or v < 0):
+            raise ValueError(f"{who}: {name} must be None (the centre) or an integer >= 0, got {v!r}")
+
+
+def _extract_act_pos(acts_t, x=None, y=None, who="neuron", layer=None):
     """The single spatial position ``[:, x:x+1, y:y+1]`` of NHWC activations (kept 4-D).
 
     As in Lucid, ``x`` indexes axis 1 (rows) and ``y`` axis 2 (columns); each defaults to ``size // 2``,
-    the centre (for even sizes, the lower/right one of the two central positions).
+    the centre (for even sizes, the lower/right one of the two central positions). A position outside a
+    statically known size raises :class:`PositionError` (Lucid sliced nothing and averaged it into NaN).
     """
+    rows, cols = acts_t.shape[1], acts_t.shape[2]
+    if (x is not None and rows is not None and x >= rows) or (y is not None and cols is not None and y >= cols):
+        raise PositionError(f"{who}: position x={x}, y={y} is outside layer {layer!r}, whose activations are "
+                            f"{rows}x{cols} positions at this image size (x indexes rows 0..{rows - 1}, y columns "
+                            f"0..{cols - 1}); pick a position inside, or render a larger image")
     x_ = _dim(acts_t, 1) // 2 if x is None else x
     y_ = _dim(acts_t, 2) // 2 if y is None else y
     return acts_t[:, x_:x_ + 1, y_:y_ + 1]

@@ -32,6 +32,11 @@ class AffineTransform:
     def sample(self, size, rng):
         raise NotImplementedError
 
+    def output_sizes(self, size):
+        """Every (h, w) this transform can produce from ``size`` (a set). The default draws 16 samples from a
+        fixed generator; the transforms here list them exactly."""
+        return {tuple(self.sample(size, np.random.default_rng(k))[1]) for k in range(16)}
+
 
 class Pad(AffineTransform):
     def __init__(self, w, mode="REFLECT", constant_value=0.5):
@@ -44,6 +49,9 @@ class Pad(AffineTransform):
 
     def sample(self, size, rng):
         return wm.pad(size, self.w)
+
+    def output_sizes(self, size):
+        return {wm.pad(size, self.w)[1]}
 
     def __repr__(self):
         return f"pad({self.w}, mode={self.mode!r}, constant_value={self.constant_value})"
@@ -60,6 +68,11 @@ class Jitter(AffineTransform):
             raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
         return wm.jitter(size, self.d, rng)
 
+    def output_sizes(self, size):
+        if min(size) <= self.d:
+            raise ValueError(f"jitter({self.d}): the image at this point of the chain is only {size[0]}x{size[1]}")
+        return {wm.jitter(size, self.d, offset=(0, 0))[1]}
+
     def __repr__(self):
         return f"jitter({self.d})"
 
@@ -74,6 +87,9 @@ class RandomScale(AffineTransform):
     def sample(self, size, rng):
         s = self.scales[int(rng.integers(len(self.scales)))]
         return wm.scale(size, s)
+
+    def output_sizes(self, size):
+        return {wm.scale(size, s)[1] for s in self.scales}
 
     def __repr__(self):
         return f"random_scale({self.scales})"
@@ -92,6 +108,9 @@ class RandomRotate(AffineTransform):
         a = self.angles[int(rng.integers(len(self.angles)))]
         return wm.rotate(size, a)
 
+    def output_sizes(self, size):
+        return {tuple(size)}
+
     def __repr__(self):
         return f"random_rotate({len(self.angles)} angles)"
 
@@ -100,15 +119,20 @@ class CropOrPadTo(AffineTransform):
     """Centre crop or pad to (height, width), as tf.image.resize_with_crop_or_pad."""
 
     def __init__(self, height, width):
-        if height < 1 or width < 1:
-            raise ValueError(f"crop_or_pad_to: height and width must be >= 1, got {height}x{width}")
+        for name, v in (("height", height), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"crop_or_pad_to: {name} must be an integer >= 1, got {v!r}")
         self.hw = (int(height), int(width))
 
     def sample(self, size, rng):
-        oy = (size[0] - self.hw[0]) // 2
-        ox = (size[1] - self.hw[1]) // 2
+        # as TF, per axis: crop (size - target) // 2 from the top/left, or pad (target - size) // 2 there (an
+        # odd difference puts the extra row/column at the bottom/right either way)
+        oy, ox = ((s - t) // 2 if s >= t else -((t - s) // 2) for s, t in zip(size, self.hw))
         m = np.array([[1.0, 0.0, ox], [0.0, 1.0, oy], [0.0, 0.0, 1.0]])
         return m, self.hw
+
+    def output_sizes(self, size):
+        return {self.hw}
 
     def __repr__(self):
         return f"crop_or_pad_to{self.hw}"
@@ -184,6 +208,55 @@ def collapse_alpha_random(sd=0.5):
     return CollapseAlphaRandom(sd)
 
 
+class NormalizeGradient:
+    """A TF-side transform: the identity on the way forward; on the way back, each batch item's gradient is
+    divided by its L2 norm (and multiplied by ``grad_scales[i]`` when given). See :func:`normalize_gradient`."""
+
+    def __init__(self, grad_scales=None):
+        if grad_scales is not None:
+            grad_scales = np.asarray(grad_scales, dtype=np.float32)
+            if grad_scales.ndim != 1 or grad_scales.size == 0 or not np.isfinite(grad_scales).all():
+                raise ValueError(f"normalize_gradient: grad_scales must be a 1-D list of finite numbers, one per "
+                                 f"batch item, got {grad_scales!r}")
+        self.grad_scales = grad_scales
+
+    def __call__(self, x_t):
+        import tensorflow as tf
+
+        scales = self.grad_scales
+        if scales is not None and x_t.shape[0] is not None and x_t.shape[0] != scales.size:
+            raise ValueError(f"normalize_gradient: {scales.size} grad_scales for a batch of {x_t.shape[0]}")
+
+        @tf.custom_gradient
+        def normalize(x):
+            def grad(g):
+                norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=list(range(1, g.shape.rank)), keepdims=True))
+                if scales is not None:
+                    g = g * tf.reshape(tf.constant(scales), [-1] + [1] * (g.shape.rank - 1))
+                return g / tf.maximum(norm, NORMALIZE_GRADIENT_EPS)
+
+            return tf.identity(x), grad
+
+        return normalize(x_t)
+
+    def __repr__(self):
+        return f"normalize_gradient({None if self.grad_scales is None else self.grad_scales.tolist()})"
+
+
+NORMALIZE_GRADIENT_EPS = 1e-20  # a zero gradient stays zero instead of becoming NaN (Lucid divided by 0)
+
+
+def normalize_gradient(grad_scales=None):
+    """Lucid's gradient normalization: each image of the batch gets a gradient of unit L2 norm (times
+    ``grad_scales[i]``), so every item moves at the same rate whatever its objective's scale.
+
+    It is a TF callable: it runs inside the step's tf.function after the native warp, so it normalizes the
+    gradient of everything the model sees (``T("input")`` terms, e.g. L1 or blur penalties, and native total
+    variation are not normalized; in Lucid too those read the untransformed image).
+    """
+    return NormalizeGradient(grad_scales)
+
+
 def compose(transforms):
     """A chain of transforms, applied in order (render accepts the plain list too)."""
     return TransformChain(transforms)
@@ -235,6 +308,15 @@ class TransformChain:
             mats.append(m)
         total = wm.compose_affine(*mats)
         return wm.to_kernel_matrices(np.broadcast_to(total, (batch, 3, 3))), tuple(int(s) for s in size)
+
+    def output_sizes(self, size):
+        """Every (h, w) the chain can produce from an image of ``size`` (a set of int pairs)."""
+        sizes = {tuple(int(s) for s in size)}
+        for t in self.affine:
+            sizes = {tuple(int(v) for v in out) for s in sizes for out in t.output_sizes(s)}
+            if any(min(s) < 1 for s in sizes):
+                raise ValueError(f"transform {t!r} leaves an empty image")
+        return sizes
 
     @property
     def is_identity(self):

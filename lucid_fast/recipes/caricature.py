@@ -16,7 +16,7 @@ import numpy as np
 
 from lucid_fast.optvis import objectives, param, render, transform
 
-__all__ = ["dot_compare", "caricature", "feature_inversion", "fit_image", "activation_similarity"]
+__all__ = ["dot_compare", "caricature", "feature_inversion", "fit_image", "activation_similarity", "make_caricature"]
 
 MIN_COSSIM = 0.1  # the cosine factor is clamped from below, as Lucid's, so a bad start still gets a gradient
 
@@ -94,8 +94,8 @@ def _as_list(name, value, n):
     return [value] * n
 
 
-def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, size=None, transforms=None, blur=0.0,
-               param_f=None, optimizer=None, seed=None, verbose=False):
+def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, verbose=False, size=None, transforms=None, blur=0.0,
+               param_f=None, optimizer=None, seed=None):
     """Feature inversion / caricature of ``img`` at ``layer`` (one image per layer, optimized jointly).
 
     Args:
@@ -105,6 +105,7 @@ def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, size=None, transf
             with different ``cossim_pow``).
         n_steps: optimization steps (Lucid's 512). ``0`` returns the starting images.
         cossim_pow: cosine-similarity power (see :func:`dot_compare`), one number or one per layer.
+        verbose: show the photo and the results when done (Lucid's default was True).
         size: image side (int) or (height, width); default the model's nominal input size, else 224.
         transforms: default Lucid's recipe: ``transform.standard_transforms`` then a crop back to ``size``.
         blur: weight of a ``blur_input_each_step`` penalty (0 = none), which smooths high-frequency noise.
@@ -112,7 +113,6 @@ def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, size=None, transf
             ``param.image(w, h, batch=batch)``: Fourier, decorrelated colour).
         optimizer: as render_vis (default Adam 0.05).
         seed: seeds initialization and transforms.
-        verbose: show the photo and the results when done.
 
     Returns:
         ``(1 + len(layers), h, w, 3)`` float32 in [0, 1]: the resized photo, then one image per layer.
@@ -157,9 +157,40 @@ def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, size=None, transf
     return result
 
 
-def feature_inversion(img, model, layer, n_steps=512, cossim_pow=0.0, **kwargs):
+def feature_inversion(*args, **kwargs):
     """Same as :func:`caricature` (Lucid's alias): raise ``cossim_pow`` (e.g. 1 or 2) for a closer inversion."""
-    return caricature(img, model, layer, n_steps=n_steps, cossim_pow=cossim_pow, **kwargs)
+    return caricature(*args, **kwargs)
+
+
+def make_caricature(image_url, saved_model_folder_url, to, *args, **kwargs):
+    """Lucid's batch job: caricatures of the image at ``image_url`` at every layer a saved model's manifest
+    lists (``<saved_model_folder_url>/manifest.json``, see ``vision_base.Model.load_from_manifest``), saved as
+    ``<to>/input.jpg``, ``<to>/<layer>.jpg`` and ``<to>/results.json``; returns the results dict.
+    ``args``/``kwargs`` go to :func:`caricature`."""
+    import os
+
+    from lucid_fast.misc.io import load, save
+    from lucid_fast.modelzoo.vision_base import Model
+
+    image = load(image_url)
+    model = Model.load_from_manifest(os.path.join(saved_model_folder_url, "manifest.json"))
+    layers = list(getattr(model, "layer_names", []))
+    if not layers:
+        raise ValueError(f"make_caricature: the manifest in {saved_model_folder_url} lists no layers")
+    kwargs.pop("verbose", None)
+    result = caricature(image, model, layers, *args, verbose=False, **kwargs)
+    results = {"type": "caricature"}
+    input_url = os.path.join(to, "input.jpg")
+    save(result[0], input_url, domain=(0, 1))
+    results["input_image"] = input_url
+    values = []
+    for img, layer in zip(result[1:], layers):
+        url = os.path.join(to, layer.replace("/", "_") + ".jpg")
+        save(img, url, domain=(0, 1))
+        values.append({"type": "image", "url": url, "shape": img.shape})
+    results["values"] = values
+    save(results, os.path.join(to, "results.json"))
+    return results
 
 
 def activation_similarity(model, images, reference, layer):

@@ -1,8 +1,9 @@
 """CPU/GPU parity of every native op, with no TensorFlow import (the GPU machines have CuPy, not TF).
 
 Each op runs on the same random inputs through the OpenMP path (numpy) and the CUDA path (cupy); results
-agree to float32 tolerance (the GPU flushes denormals and contracts FMAs, so never bitwise). Skipped, with the
-reason, where CuPy sees no GPU. ``bash bench/gpu_check.sh`` runs these on a GPU machine.
+agree to float32 tolerance (the GPU flushes denormals and contracts FMAs, so never bitwise), and every GPU result
+must be a CuPy array. Skipped, with the reason, where CuPy sees no GPU; ``bash bench/gpu_check.sh`` runs these
+on a GPU machine, where no usable GPU is an error instead (tests/gpu_harness.py).
 """
 import math
 
@@ -17,10 +18,12 @@ RTOL, ATOL = 1e-4, 2e-5
 
 
 def _close(gpu, cpu, what):
+    """The GPU result must BE a CuPy array (a silent CPU fallback would compare the CPU with itself)."""
     import cupy
 
-    g = cupy.asnumpy(gpu) if not isinstance(gpu, (float, np.ndarray)) else gpu
-    np.testing.assert_allclose(g, cpu, rtol=RTOL, atol=ATOL, err_msg=what)
+    assert isinstance(gpu, cupy.ndarray), f"{what}: the GPU path returned {type(gpu).__name__}, not a cupy array"
+    assert isinstance(cpu, np.ndarray), f"{what}: the CPU path returned {type(cpu).__name__}"
+    np.testing.assert_allclose(cupy.asnumpy(gpu), cpu, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def test_total_variation_parity(cp, shape, rng):
     x = rng.normal(size=shape).astype(np.float32)
     v_cpu, g_cpu = ops.total_variation(x, weight=0.3)
     v_gpu, g_gpu = ops.total_variation(cp.asarray(x), weight=0.3)
-    assert math.isclose(v_gpu, v_cpu, rel_tol=1e-5), (v_gpu, v_cpu)
+    assert isinstance(v_gpu, float) and math.isclose(v_gpu, v_cpu, rel_tol=1e-5), (v_gpu, v_cpu)
     _close(g_gpu, g_cpu, "total_variation grad")
 
 
@@ -87,6 +90,18 @@ def test_upsample_parity(cp, low, out_hw, batch, rng):
     g = rng.normal(size=y.shape).astype(np.float32)
     _close(ops.upsample_bilinear_adjoint(cp.asarray(g), low[1:3], low_batch=low[0]),
            ops.upsample_bilinear_adjoint(g, low[1:3], low_batch=low[0]), "upsample_bilinear_adjoint")
+
+
+@pytest.mark.parametrize("tex_shape, uv_shape", [((64, 48, 3), (40, 30, 2)), ((2, 16, 16, 4), (1, 33, 2))])
+def test_sample_bilinear_parity(cp, tex_shape, uv_shape, rng):
+    tex = rng.normal(size=tex_shape).astype(np.float32)
+    uv = rng.uniform(-1.5, 2.5, size=uv_shape).astype(np.float32)
+    batch = tex_shape[0] if len(tex_shape) == 4 else None
+    y = ops.sample_bilinear(tex, uv)
+    _close(ops.sample_bilinear(cp.asarray(tex), cp.asarray(uv)), y, "sample_bilinear")
+    g = rng.normal(size=y.shape).astype(np.float32)
+    _close(ops.sample_bilinear_adjoint(cp.asarray(g), cp.asarray(uv), tex_shape[-3:-1], batch=batch),
+           ops.sample_bilinear_adjoint(g, uv, tex_shape[-3:-1], batch=batch), "sample_bilinear_adjoint")
 
 
 def test_adam_parity(cp, rng):

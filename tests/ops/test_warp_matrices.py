@@ -138,7 +138,7 @@ def test_compose_and_to_kernel_bad_input():
         wm.jitter((9, 9), 2)
     with pytest.raises(ValueError, match="shrinks size"):
         wm.scale((3, 3), 0.2)
-    with pytest.raises(ValueError, match="batch must be >= 1"):
+    with pytest.raises(ValueError, match="batch must be an integer >= 1"):
         wm.standard_transform_matrices(np.random.default_rng(0), 0, 32, 32)
 
 

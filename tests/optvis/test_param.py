@@ -56,7 +56,7 @@ def test_graph_backward_matches_finite_differences(rng):
     graph.initialize(np.random.default_rng(3))
     for p in graph.params:
         p.value[...] = rng.normal(0, 0.5, p.shape)
-    graph_finite_difference_test(graph, rng, rtol=2e-2)
+    graph_finite_difference_test(graph, rng)  # TOL["fd"]
 
 
 def test_initialization_is_seeded():
@@ -86,7 +86,9 @@ def test_image_shapes_and_range():
     (lambda: param.pixel_image((1, 0, 8, 3)), "shape must be"),
     (lambda: param.lowres_tensor((2, 8, 8, 3), (3, 4, 4, 3)), "underlying batch"),
     (lambda: param.pixel_image((1, 4, 4, 3), init_val=np.zeros((1, 4, 4, 1))), "init_val must have shape"),
-    (lambda: param.image(8)[0:2], r"channel slices node\[\.\.\., i:j\] only"),
+    (lambda: param.image(8)[1], "does not fit"),
+    (lambda: param.image(8)[..., 3:3], "selects nothing"),
+    (lambda: param.image(8)["red"], "numpy-style indexing"),
     (lambda: param.image(8) + param.image(6), "cannot add parameterizations"),
 ])
 def test_param_bad_input(call, match):

@@ -84,15 +84,19 @@ def test_lowres_tensor_interpolates_the_batch(rng):
     ref = tf.image.resize(leaf.value, shape[1:3], method="bilinear").numpy()
     ref = tf.image.resize(ref.reshape(2, -1)[None, :, :, None], (5, ref[0].size)).numpy()[0, :, :, 0]
     assert_close(out, ref.reshape(shape), "fwd", "lowres_tensor with batch interpolation")
-    graph_finite_difference_test(g, rng, rtol=1e-2)
+    graph_finite_difference_test(g, rng)  # TOL["fd"]
     # batch 1 and full batch are param.lowres_tensor's cases
     assert bn.lowres_tensor(shape, (1, 4, 3, 3)).shape == shape
     assert bn.lowres_tensor(shape, (5, 4, 3, 3), offset=True).shape == shape
     for bad, match in [((6, 4, 3, 3), "larger"), ((2, 4, 3, 1), "channels")]:
         with pytest.raises(ValueError, match=match):
             bn.lowres_tensor(shape, bad)
-    with pytest.raises(ValueError, match="offset"):
-        bn.lowres_tensor(shape, low, offset=True)
+    # Lucid's offset applies after the batch interpolation too (a symmetric shift of every axis)
+    shifted = _graph(bn.lowres_tensor(shape, low, offset=[0, 1, 1, 0]))
+    (leaf2,) = shifted.params
+    leaf2.value[...] = leaf.value
+    expect = np.pad(out, [(0, 0), (1, 0), (1, 0), (0, 0)], mode="symmetric")[:, :shape[1], :shape[2]]
+    assert_close(shifted.forward(), expect, "fwd", "lowres_tensor offset after batch interpolation")
 
 
 # ---- multi_interpolation_basis -----------------------------------------------------------------------------
@@ -164,7 +168,7 @@ def test_basis_gradients_reach_the_shared_parameters(basis_graph, rng):
 
 def test_basis_backward_is_the_gradient(rng):
     g = _graph(ip.multi_interpolation_basis(2, 3, 8))
-    graph_finite_difference_test(g, rng, rtol=1e-2)
+    graph_finite_difference_test(g, rng)  # TOL["fd"]
 
 
 def _item_weights(n, m):

@@ -5,6 +5,15 @@ from lucid_fast import ops
 
 from .core import Node
 
+# Lucid's names for the colour constants (param/color.py), as used by its notebooks.
+#: The square root of ImageNet's colour correlation matrix (from its SVD); to_valid_rgb maps decorrelated
+#: colours ``t`` to RGB as ``t @ (color_correlation_svd_sqrt / max_norm_svd_sqrt).T``.
+color_correlation_svd_sqrt = ops.COLOR_CORRELATION_SVD_SQRT
+#: The largest column norm of color_correlation_svd_sqrt.
+max_norm_svd_sqrt = np.float32(np.max(np.linalg.norm(color_correlation_svd_sqrt, axis=0)))
+#: ImageNet's mean RGB colour, added before the clip when ``sigmoid=False``.
+color_mean = [round(float(v), 6) for v in ops.COLOR_MEAN]  # [0.48, 0.46, 0.41]
+
 
 class ToValidRGB(Node):
     def __init__(self, t, decorrelate, sigmoid):

@@ -9,11 +9,13 @@ seed fixes the whole run and nothing random happens when a parameterization is b
 
 Nodes support the arithmetic notebooks use on Lucid tensors: ``a + b`` (numpy broadcasting, e.g. a batch-1
 shared term plus a per-image term), ``a - b``, ``k * a``, ``a * b`` (elementwise, broadcasting), ``a ** p``,
-``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), ``a[..., i:j]`` (channel slices) and :func:`concat`.
+``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), numpy/TF indexing (``a[0]``, ``a[..., :3]``,
+``a[::-1]``), :func:`concat` and :func:`stack`.
 """
 import numpy as np
 
 from lucid_fast import ops
+from lucid_fast._bindings import checks
 
 
 class Node:
@@ -69,7 +71,7 @@ class Node:
         return Scale(self, -1.0)
 
     def __getitem__(self, key):
-        return ChannelSlice(self, key)
+        return Index(self, key)
 
     def __repr__(self):
         return f"{type(self).__name__}{tuple(self.shape)}"
@@ -79,7 +81,7 @@ class Param(Node):
     """A leaf: an optimized float32 array, initialized by ``init_fn(rng) -> array`` or a given value."""
 
     def __init__(self, shape, init_fn=None, init_val=None, name="param"):
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = checks.check_shape(name, shape)
         if any(s < 1 for s in self.shape):
             raise ValueError(f"{name}: every dimension of the shape must be >= 1, got {self.shape}")
         if init_val is not None:
@@ -238,33 +240,83 @@ class Mean(Node):
         return (np.broadcast_to(g / np.float32(n), np.shape(a)).astype(np.float32),)
 
 
-class ChannelSlice(Node):
-    """``node[..., i:j]`` (or ``node[..., i]`` kept as a 1-channel axis): a slice of the last axis."""
+def _is_basic_key(key):
+    items = key if isinstance(key, tuple) else (key,)
+    return all(k is Ellipsis or k is None or isinstance(k, (slice, int, np.integer)) for k in items)
+
+
+class Index(Node):
+    """``node[key]`` with numpy's (and TensorFlow's) indexing rules: ints, slices, ``...``, ``None`` and 1-D
+    integer arrays, e.g. ``t[0]`` (the first image, batch axis dropped), ``t[0:1]``, ``t[::-1]``, ``t[..., :3]``.
+    Backward writes (or, for repeated array indices, adds) the gradient back where the values came from."""
 
     def __init__(self, a, key):
-        if not (isinstance(key, tuple) and len(key) == 2 and key[0] is Ellipsis):
-            raise ValueError(f"parameterizations support channel slices node[..., i:j] only, got {key!r}")
-        ch = key[1]
-        if isinstance(ch, int):
-            ch = slice(ch, ch + 1 if ch != -1 else None)
-        if not isinstance(ch, slice) or ch.step not in (None, 1):
-            raise ValueError(f"parameterizations support channel slices node[..., i:j] only, got {key!r}")
+        items = key if isinstance(key, tuple) else (key,)
+        for k in items:
+            ok = k is Ellipsis or k is None or isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool)
+            if not ok:
+                arr = np.asarray(k) if isinstance(k, (list, np.ndarray)) else None
+                ok = arr is not None and arr.ndim == 1 and arr.size > 0 and np.issubdtype(arr.dtype, np.integer)
+            if not ok:
+                raise ValueError(f"parameterizations support numpy-style indexing with ints, slices, ..., None and "
+                                 f"1-D int arrays; got {key!r}")
+        try:
+            probe = np.broadcast_to(np.zeros((), np.bool_), a.shape)[key]
+        except IndexError as err:
+            raise ValueError(f"index {key!r} does not fit a parameterization of shape {tuple(a.shape)}: {err}") from None
+        if probe.size == 0:
+            raise ValueError(f"index {key!r} of a parameterization of shape {tuple(a.shape)} selects nothing")
         self.inputs = (a,)
-        self.sl = ch
-        n = len(range(*ch.indices(a.shape[-1])))
-        if n == 0:
-            raise ValueError(f"channel slice {key!r} of a {a.shape[-1]}-channel parameterization is empty")
-        self.shape = tuple(a.shape[:-1]) + (n,)
+        self.key = key
+        self.basic = _is_basic_key(key)
+        self.shape = tuple(probe.shape)
 
     def forward(self, a):
         out = ops.empty_aligned(self.shape)
-        out[...] = a[..., self.sl]
+        out[...] = a[self.key]
         return out
 
     def backward(self, grad_out, a):
         g = np.zeros(np.shape(a), np.float32)
-        g[..., self.sl] = grad_out
+        if self.basic:
+            g[self.key] = grad_out
+        else:
+            np.add.at(g, self.key, grad_out)
         return (g,)
+
+
+class Stack(Node):
+    """``tf.stack`` of parameterizations (or arrays) of one shape along a new axis."""
+
+    def __init__(self, nodes, axis=0):
+        nodes = [as_node(n) for n in nodes]
+        if not nodes:
+            raise ValueError("stack needs at least one parameterization")
+        shapes = {tuple(n.shape) for n in nodes}
+        if len(shapes) != 1:
+            raise ValueError(f"stack: every item must have the same shape, got {[tuple(n.shape) for n in nodes]}")
+        nd = len(nodes[0].shape) + 1
+        if not -nd <= axis < nd:
+            raise ValueError(f"stack: axis must be in [-{nd}, {nd}), got {axis}")
+        self.axis = axis % nd
+        self.inputs = tuple(nodes)
+        shape = list(nodes[0].shape)
+        shape.insert(self.axis, len(nodes))
+        self.shape = tuple(shape)
+
+    def forward(self, *vals):
+        out = ops.empty_aligned(self.shape)
+        np.stack(vals, axis=self.axis, out=out)
+        return out
+
+    def backward(self, grad_out, *vals):
+        return tuple(np.take(grad_out, i, axis=self.axis) for i in range(len(vals)))
+
+
+def stack(nodes, axis=0):
+    """Stacks parameterizations and/or constant arrays along a new axis (``tf.stack``): e.g.
+    ``param.stack([t[0], photo])`` puts an optimized image and a fixed photo in one batch."""
+    return Stack(nodes, axis)
 
 
 class Concat(Node):
@@ -325,7 +377,7 @@ class ParamGraph:
 
     def initialize(self, rng):
         for p in self.order:  # topological order: deterministic draws for a given generator
-            if isinstance(p, (Param, TFParam)):
+            if isinstance(p, (Param, TFParam)) or hasattr(p, "initialize"):  # leaves; stages with randomness
                 p.initialize(rng)
 
     def forward(self):
@@ -370,7 +422,7 @@ class TFParam(Node):
     """
 
     def __init__(self, shape, build, name="tf_param"):
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = checks.check_shape(name, shape)
         if len(self.shape) != 4 or min(self.shape) < 1:
             raise ValueError(f"{name}: shape must be (batch, height, width, channels), got {shape!r}")
         self.build, self.name = build, name
@@ -413,9 +465,13 @@ class TFParam(Node):
         return ()
 
     def apply_ascent(self, settings):
-        """One Adam ascent step on the variables with the last gradients (``settings``: render.Adam)."""
+        """One ascent step on the variables with the last gradients (``settings``: render.Adam, or a
+        render.TFOptimizer, which then runs its TensorFlow optimizer on them)."""
         import tensorflow as tf
 
+        if callable(getattr(settings, "ascend_variables", None)):
+            settings.ascend_variables(id(self), self.variables, list(self.grads))
+            return
         if self._optimizer is None:
             opt = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1,
                                            beta_2=settings.beta_2, epsilon=settings.epsilon)

@@ -24,6 +24,18 @@ class TileChannels(Node):
         return (grad_out.sum(axis=-1, keepdims=True),)
 
 
+def _check_image_args(w, h, batch, channels):
+    """image()'s sizes: w an int >= 1; h, batch and channels None (default) or ints >= 1."""
+    from lucid_fast._bindings import checks
+
+    w = checks.check_positive_int("param.image", "w", w)
+    h = w if h is None else checks.check_positive_int("param.image", "h", h)
+    batch = 1 if batch is None else checks.check_positive_int("param.image", "batch", batch)
+    if channels is not None:
+        channels = checks.check_positive_int("param.image", "channels", channels)
+    return w, h, batch, channels
+
+
 def image(w, h=None, batch=None, sd=None, decorrelate=True, fft=True, alpha=False, channels=None):
     """A (batch, h, w, channels) image in [0, 1]: Fourier (or pixel) parameterized, decorrelated colour.
 
@@ -34,9 +46,12 @@ def image(w, h=None, batch=None, sd=None, decorrelate=True, fft=True, alpha=Fals
         fft: Fourier parameterization (else plain pixels).
         alpha: add a 4th (alpha) channel, sigmoid-mapped, not decorrelated.
         channels: a channel count other than 3/4: all channels just go through a sigmoid (as Lucid).
+
+    Raises:
+        ValueError: w, h, batch or channels that are not integers >= 1 (None means the default; unlike Lucid,
+            0 is an error, not the default), or a negative or non-finite sd.
     """
-    h = h or w
-    batch = batch or 1
+    w, h, batch, channels = _check_image_args(w, h, batch, channels)
     ch = channels or (4 if alpha else 3)
     shape = (batch, h, w, ch)
     t = (fft_image if fft else pixel_image)(shape, sd=sd)

@@ -1,0 +1,716 @@
+"""Attribution: which activations of a layer made a model produce a score, on one image (Lucid's "Building
+Blocks of Interpretability" notebooks, Olah et al. 2018).
+
+    from lucid_fast import attribution
+    acts = attribution.activations("vgg16_hed", image, "block4_conv3")["block4_conv3"]    # (1, H, W, C)
+    a = attribution.attribute(fer, face, "add_3", ("happy", "neutral"), method="path")   # an Attribution
+    a.channel(), a.spatial(), a.completeness_error                                       # (C,), (H, W), float
+    attribution.channel(fer, face, "add_3", "happy")                                     # the same, shorter
+    attribution.spatial_to_spatial(model, image, "block4_conv3", "block5_conv3")         # (H2, W2, H1, W1)
+
+Every function takes a model (anything :func:`lucid_fast.models.load_model` accepts: a modelzoo name, a Keras
+model, a GraphDef, an adapter), an image in [0, 1] (``(H, W, C)`` or a batch of one, ``C`` the model's input
+channels; uint8 images are divided by 255) and layer names.
+
+**Scores** (:func:`score`): a class label of ``model.labels`` (``"happy"``: its pre-softmax logit, as Lucid's
+notebooks used ``softmax2_pre_activation``), a class index, ``"logsumexp"`` (of the logits), a
+``"layer:channel"`` spec (the channel's mean activation), a difference of two of these (``("happy",
+"neutral")``, ``"happy - neutral"`` or ``score(m, "happy") - score(m, "neutral")``), or a callable
+``T -> tensor`` reading the model's layers through ``T(name)`` and returning one score per image.
+
+**Methods.** ``"linear"``: gradient x activation, the first-order estimate of what each activation contributed.
+``"path"``: integrated gradients on the layer (Sundararajan et al. 2017): the gradient averaged along the
+straight path of activations ``alpha * acts``, ``alpha`` from 0 to 1 (midpoint rule, ``steps`` points), times
+``acts``; the attributions then sum to ``score(acts) - score(0)`` up to the quadrature error
+(*completeness*; :attr:`Attribution.completeness_error`). ``"stochastic_path"``: the same along a random
+monotone path on which every channel has its own schedule ``alpha_c(t)`` (seeded), so that channels do not
+all saturate together; completeness still holds. Lucid's notebook drew random per-channel scales instead
+(which does not keep completeness) and summed left Riemann steps.
+
+**Batched.** The path points, and in :func:`spatial_to_spatial` the positions, go through the model as batches
+inside one ``tf.function`` (traced once per model, layer and score, and cached on the model's adapter), never
+as one backward pass per position or per step as Lucid's notebooks looped; ``python -m lucid_fast.bench
+attribution`` measures the difference. Gradients are only computed inside ``tf.function`` (TF 2.21's eager
+gradient through 1x1 stride-2 convolutions crashes on some CPUs).
+
+``maxpool_grad="smooth"`` / ``"smooth_blur"`` replace the max-pool gradient by Lucid's smooth relaxation (and
+blur) from the AttrSpatial notebook (see :func:`lucid_fast.models.smooth_maxpool_grad`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import numbers
+
+import numpy as np
+
+__all__ = ["Score", "Attribution", "score", "activations", "attribute", "score_with", "channel", "spatial", "group",
+           "spatial_to_spatial", "neuron_groups", "METHODS"]
+
+METHODS = ("linear", "path", "stochastic_path")
+DEFAULT_STEPS = 100         # Lucid's AttrChannel notebook: N = 100 path points
+DEFAULT_BATCH = 32          # path points / positions per model call
+STOCHASTIC_MAX_WIGGLE = 0.45  # |a1|, |a2| of each channel's schedule: alpha' = 1 + a1 cos(pi t) + a2 cos(2 pi t) > 0
+NORM_FLOOR = 1e-12          # spatial_to_spatial: sqrt(max(|a|^2, floor)), so all-zero positions get no gradient
+
+
+def _tf():
+    import tensorflow as tf  # noqa: PLC0415 - TensorFlow is imported on use
+
+    return tf
+
+
+def _adapter(model):
+    from lucid_fast.models import load_model  # noqa: PLC0415
+
+    return load_model(model)
+
+
+def _function(fn):
+    """``tf.function`` of one of this module's traced functions. Each model, layer and score gets its own (cached)
+    function, all made from the same Python code, which TF would report as "frequent retracing": they are
+    distinct functions, each traced once per input shape, so that warning is switched off for them."""
+    tf = _tf()
+    out = tf.function(fn, reduce_retracing=True, autograph=False)
+    out._omit_frequent_tracing_warning = True  # noqa: SLF001 - TF's own switch for this warning
+    return out
+
+
+def _cache(adapter):
+    """Traced functions kept on the adapter (no module-level state): {key: tf.function}."""
+    cache = getattr(adapter, "_lf_attribution_cache", None)
+    if cache is None:
+        cache = {}
+        adapter._lf_attribution_cache = cache
+    return cache
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------------------------------
+
+def _as_images(adapter, images, who, single=False):
+    """NHWC float32 in [0, 1] with the model's channel count; a clear ValueError otherwise."""
+    from lucid_fast.models import _channel_conversion_hint  # noqa: PLC0415
+
+    if hasattr(images, "numpy"):
+        images = images.numpy()
+    arr = np.asarray(images)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{who}: image must be a numeric array, got dtype {arr.dtype}")
+    arr = np.asarray(arr, np.float32)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4 or min(arr.shape) < 1:
+        raise ValueError(f"{who}: image must be (H, W, C) or a batch (N, H, W, C), got shape {arr.shape}")
+    want = adapter.input_channels
+    if want is not None and arr.shape[-1] != want:
+        raise ValueError(f"{who}: image has {arr.shape[-1]} channels but model {adapter.name!r} takes {want} "
+                         f"(shape {arr.shape}){_channel_conversion_hint(arr.shape[-1], want)}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{who}: image contains NaN or infinite values")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -1e-3 or hi > 1.0 + 1e-3:
+        raise ValueError(f"{who}: image values must be in [0, 1] (or uint8 in [0, 255]), got range "
+                         f"[{lo:.4g}, {hi:.4g}]")
+    if single and arr.shape[0] != 1:
+        raise ValueError(f"{who}: attribution explains one image at a time; got a batch of {arr.shape[0]} "
+                         f"(shape {arr.shape}); pass image[i]")
+    return np.ascontiguousarray(arr)
+
+
+def _check_finite(arr, who, what):
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{who}: {what} contain NaN or infinite values (shape {arr.shape}); the model produced "
+                         "non-finite activations on this image")
+
+
+def _check_int(value, name, who, lo=1):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
+        raise ValueError(f"{who}: {name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# activations
+# ---------------------------------------------------------------------------------------------------------------
+
+def _act_fn(adapter, canonical):
+    key = ("acts", canonical)
+    cache = _cache(adapter)
+    if key not in cache:
+        fn = adapter.activation_fn(list(canonical))
+        cache[key] = _function(lambda x_t: fn(x_t))
+    return cache[key]
+
+
+def activations(model, images, layers, batch_size=16):
+    """The activations of ``layers`` on ``images``: ``{name: (N, ...) numpy array}``.
+
+    Args:
+        model: Anything :func:`lucid_fast.models.load_model` accepts.
+        images: ``(H, W, C)`` or ``(N, H, W, C)`` in [0, 1] (any size; uint8 is divided by 255).
+        layers: A layer name or a list of names.
+        batch_size: Images per model call.
+    """
+    tf = _tf()
+    adapter = _adapter(model)
+    who = "attribution.activations"
+    x = _as_images(adapter, images, who)
+    names = [layers] if isinstance(layers, str) else list(layers)
+    if not names:
+        raise ValueError(f"{who}: layers must name at least one layer")
+    canonical = tuple(adapter.resolve(n) for n in names)
+    batch_size = _check_int(batch_size, "batch_size", who)
+    fn = _act_fn(adapter, canonical)
+    parts = {c: [] for c in canonical}
+    for start in range(0, x.shape[0], batch_size):
+        out = fn(tf.constant(x[start:start + batch_size]))
+        for c in canonical:
+            parts[c].append(out[c].numpy())
+    result = {}
+    for name, c in zip(names, canonical):
+        arr = np.concatenate(parts[c], 0)
+        _check_finite(arr, who, f"the activations of {c!r}")
+        result[name] = arr
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scores
+# ---------------------------------------------------------------------------------------------------------------
+
+class Score:
+    """A score per image computed from a model's layers (what attribution explains).
+
+    Attributes:
+        layers: The canonical layer names it reads.
+        description: A readable description (``"happy - neutral"``).
+        key: A hashable identity, used to cache traced functions.
+
+    ``score(T)`` returns a ``(N,)`` tensor from ``T(name) -> (N, ...) tensor``. Scores subtract, add, negate
+    and scale by numbers.
+    """
+
+    def __init__(self, fn, layers, description, key):
+        self._fn = fn
+        self.layers = tuple(layers)
+        self.description = description
+        self.key = key
+
+    def __call__(self, T):  # noqa: N803 - Lucid's name for the layer accessor
+        return self._fn(T)
+
+    def _combine(self, other, sign, symbol):
+        if not isinstance(other, Score):
+            return NotImplemented
+        layers = tuple(dict.fromkeys(self.layers + other.layers))
+        return Score(lambda T: self(T) + sign * other(T), layers, f"{self.description} {symbol} {other.description}",
+                     (symbol, self.key, other.key))
+
+    def __sub__(self, other):
+        return self._combine(other, -1.0, "-")
+
+    def __add__(self, other):
+        return self._combine(other, 1.0, "+")
+
+    def __neg__(self):
+        return Score(lambda T: -self(T), self.layers, f"-({self.description})", ("neg", self.key))
+
+    def __mul__(self, factor):
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            return NotImplemented
+        f = float(factor)
+        return Score(lambda T: f * self(T), self.layers, f"{f:g} * ({self.description})", ("mul", f, self.key))
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"Score({self.description!r})"
+
+
+def _logits_layer(adapter, spec):
+    layer = getattr(adapter, "logits_layer", None)
+    if layer is None:
+        raise ValueError(f"score {spec!r}: model {adapter.name!r} has no logits_layer; set model.logits_layer to "
+                         "the layer of its pre-softmax logits (and model.labels to its class names), or use a "
+                         "'layer:channel' score")
+    return adapter.resolve(layer)
+
+
+def _logit_score(adapter, index, description):
+    tf = _tf()
+    layer = _logits_layer(adapter, description)
+
+    def fn(T):
+        logits = T(layer)
+        logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+        n = logits.shape[-1]
+        if n is not None and not -n <= index < n:
+            raise ValueError(f"score {description!r}: class index {index} is out of range for the {n} logits of "
+                             f"{layer!r}")
+        return logits[:, index]
+
+    return Score(fn, [layer], description, ("logit", layer, index))
+
+
+def _channel_score(adapter, layer, channel_n, description):
+    tf = _tf()
+    canonical = adapter.resolve(layer)
+
+    def fn(T):
+        acts = T(canonical)
+        c = acts.shape[-1]
+        if c is not None and not -c <= channel_n < c:
+            raise ValueError(f"score {description!r}: channel {channel_n} is out of range: layer {canonical!r} has "
+                             f"{c} channels (0..{c - 1})")
+        picked = acts[..., channel_n]
+        if picked.shape.rank > 1:
+            picked = tf.reduce_mean(picked, axis=list(range(1, picked.shape.rank)))
+        return picked
+
+    return Score(fn, [canonical], description, ("channel", canonical, channel_n))
+
+
+def _discover_layers(adapter, fn):
+    """The layers a callable score reads, found by tracing it once on symbolic activations."""
+    tf = _tf()
+    seen = []
+
+    def probe(x_t):
+        def T(name):  # noqa: N802
+            canonical = adapter.resolve(name)
+            if canonical not in seen:
+                seen.append(canonical)
+            return adapter.activation_fn([canonical])(x_t)[canonical]
+        return fn(T)
+
+    spec = tf.TensorSpec([1, None, None, adapter.input_channels], tf.float32)
+    try:
+        out = tf.function(probe, autograph=False).get_concrete_function(spec).structured_outputs
+    except (TypeError, IndexError, tf.errors.InvalidArgumentError) as err:
+        raise ValueError(f"score: the callable {fn!r} could not be evaluated on model {adapter.name!r}: {err}") \
+            from err
+    if not seen:
+        raise ValueError(f"score: the callable {fn!r} reads no layer (call T(name) for the layers it needs)")
+    if not hasattr(out, "shape") or out.shape.rank == 0:
+        raise ValueError(f"score: the callable {fn!r} must return one score per image, a tensor of shape (N,) "
+                         f"or (N, ...), got {out!r}")
+    return seen
+
+
+def score(model, spec):
+    """The :class:`Score` a spec names on ``model``.
+
+    Args:
+        model: The model (its ``labels`` / ``logits_layer`` name classes).
+        spec: A :class:`Score`; a class label (``"happy"``: its logit); a class index; ``"logsumexp"``;
+            ``"layer:channel"`` (the channel's mean activation over positions); a pair ``(a, b)`` or the string
+            ``"a - b"`` (``a`` minus ``b``); or a callable ``T -> tensor`` whose first axis is the image
+            (other axes are summed).
+
+    Raises:
+        ValueError: an unknown label (with the closest labels), layer (closest layer names) or channel, a model
+            without labels for a label, anything else.
+    """
+    adapter = _adapter(model)
+    tf = _tf()
+    if isinstance(spec, Score):
+        return spec
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return score(adapter, spec[0]) - score(adapter, spec[1])
+    if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        return _logit_score(adapter, int(spec), f"logit {int(spec)}")
+    if isinstance(spec, str):
+        text = spec.strip()
+        labels = list(getattr(adapter, "labels", None) or [])
+        if text in labels:
+            return _logit_score(adapter, labels.index(text), text)
+        if text == "logsumexp":
+            layer = _logits_layer(adapter, text)
+
+            def lse(T):
+                logits = T(layer)
+                return tf.reduce_logsumexp(tf.reshape(logits, [tf.shape(logits)[0], -1]), axis=1)
+            return Score(lse, [layer], "logsumexp", ("logsumexp", layer))
+        if " - " in text:
+            left, right = text.split(" - ", 1)
+            return score(adapter, left) - score(adapter, right)
+        if ":" in text:
+            layer, _, channel_text = text.rpartition(":")
+            try:
+                channel_n = int(channel_text)
+            except ValueError:
+                raise ValueError(f"score {spec!r}: 'layer:channel' needs an integer channel, got "
+                                 f"{channel_text!r}") from None
+            return _channel_score(adapter, layer, channel_n, text)
+        if labels:
+            close = difflib.get_close_matches(text, labels + ["logsumexp"], n=4, cutoff=0.4)
+            hint = f" Closest: {close}." if close else ""
+            raise ValueError(f"score: unknown class label {spec!r} for model {adapter.name!r}.{hint} Labels: "
+                             f"{labels}; also accepted: a class index, 'logsumexp', 'layer:channel', 'a - b'")
+        raise ValueError(f"score: {spec!r} is not a score for model {adapter.name!r}, which has no class labels "
+                         "(model.labels); use 'layer:channel', a class index with model.logits_layer set, or a "
+                         "callable T -> scores")
+    if callable(spec):
+        fn = spec
+        layers = _discover_layers(adapter, fn)
+
+        def wrapped(T):
+            out = tf.convert_to_tensor(fn(T))
+            if out.shape.rank == 0:
+                raise ValueError(f"score: the callable {fn!r} must return one score per image (shape (N,))")
+            if out.shape.rank > 1:
+                out = tf.reduce_sum(out, axis=list(range(1, out.shape.rank)))
+            return out
+        name = getattr(fn, "__name__", "callable")
+        return Score(wrapped, layers, name, ("callable", id(fn)))
+    raise ValueError(f"score: cannot make a score of {spec!r}; accepted: a class label, a class index, "
+                     "'logsumexp', 'layer:channel', a pair (a, b), 'a - b', a Score or a callable T -> scores")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the batched gradient engine
+# ---------------------------------------------------------------------------------------------------------------
+
+def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
+    """A cached tf.function ``(x_t or None, acts_t (B, ...)) -> (scores (B,), d sum(scores) / d acts_t)``."""
+    tf = _tf()
+    key = ("grad", layer, the_score.key, maxpool_grad)
+    cache = _cache(adapter)
+    if key in cache:
+        return cache[key]
+    spliced = adapter.spliced_fn(layer, list(the_score.layers), maxpool_grad=maxpool_grad)
+
+    def run(x_t, acts_t):
+        with tf.GradientTape() as tape:
+            tape.watch(acts_t)
+            out = spliced(x_t, acts_t)
+            values = tf.reshape(the_score(lambda name: out[adapter.resolve(name)]), [-1])
+            total = tf.reduce_sum(values)
+        return values, tape.gradient(total, acts_t)
+
+    fn = _function(run)
+    fn.needs_input = spliced.needs_input
+    cache[key] = fn
+    return fn
+
+
+def _score_fn(adapter, layer, the_score):
+    """A cached tf.function ``(x_t or None, acts_t) -> scores`` (no gradient)."""
+    tf = _tf()
+    key = ("score", layer, the_score.key)
+    cache = _cache(adapter)
+    if key not in cache:
+        spliced = adapter.spliced_fn(layer, list(the_score.layers))
+
+        def run(x_t, acts_t):
+            out = spliced(x_t, acts_t)
+            return tf.reshape(the_score(lambda name: out[adapter.resolve(name)]), [-1])
+        fn = _function(run)
+        fn.needs_input = spliced.needs_input
+        cache[key] = fn
+    return cache[key]
+
+
+def _batched(fn, x_t, batch_np, batch_size):
+    """Runs ``fn(x_t, chunk)`` over chunks of ``batch_np``; returns the concatenated numpy outputs."""
+    tf = _tf()
+    outs = None
+    for start in range(0, batch_np.shape[0], batch_size):
+        res = fn(x_t, tf.constant(batch_np[start:start + batch_size]))
+        res = res if isinstance(res, (tuple, list)) else (res,)
+        if outs is None:
+            outs = [[] for _ in res]
+        for o, r in zip(outs, res):
+            o.append(r.numpy())
+    return [np.concatenate(o, 0) for o in outs]
+
+
+def _path_points(method, steps, channels, seed):
+    """Path positions ``alpha (steps, C)`` and speeds ``d alpha / dt (steps, C)`` at the midpoints of [0, 1]."""
+    t = (np.arange(steps, dtype=np.float64) + 0.5) / steps
+    if method == "linear":
+        return np.ones((1, channels)), np.ones((1, channels))
+    if method == "path":
+        return np.repeat(t[:, None], channels, 1), np.ones((steps, channels))
+    rng = np.random.default_rng(seed)
+    a1, a2 = rng.uniform(-STOCHASTIC_MAX_WIGGLE, STOCHASTIC_MAX_WIGGLE, size=(2, channels))
+    tt = t[:, None]
+    alpha = tt + a1 * np.sin(np.pi * tt) / np.pi + a2 * np.sin(2 * np.pi * tt) / (2 * np.pi)
+    speed = 1.0 + a1 * np.cos(np.pi * tt) + a2 * np.cos(2 * np.pi * tt)
+    return alpha, speed
+
+
+@dataclasses.dataclass
+class Attribution:
+    """The attribution of a score to the activations of one layer on one image.
+
+    Attributes:
+        layer: The canonical layer name.
+        score: The score's description.
+        method: ``"linear"``, ``"path"`` or ``"stochastic_path"``.
+        steps: Path points used (1 for linear).
+        acts: The layer's activations on the image, without the batch axis (``(H, W, C)`` or ``(C,)``).
+        grad: The gradient of the score at ``acts`` (linear), or its average along the path (weighted by each
+            channel's schedule speed for stochastic_path); same shape.
+        attr: ``acts * grad``: each activation's contribution; same shape.
+        score_value: The score on the image.
+        score_baseline: The score with the layer's activations set to zero.
+    """
+
+    layer: str
+    score: str
+    method: str
+    steps: int
+    acts: np.ndarray
+    grad: np.ndarray
+    attr: np.ndarray
+    score_value: float
+    score_baseline: float
+
+    def channel(self):
+        """Per-channel attribution: ``attr`` summed over positions, ``(C,)``."""
+        return self.attr.reshape(-1, self.attr.shape[-1]).sum(0)
+
+    def spatial(self):
+        """Per-position attribution: ``attr`` summed over channels, ``(H, W)``."""
+        if self.attr.ndim < 2:
+            raise ValueError(f"Attribution.spatial: layer {self.layer!r} has no spatial axes (shape "
+                             f"{self.attr.shape})")
+        return self.attr.sum(-1)
+
+    def total(self):
+        """The sum of all attributions."""
+        return float(self.attr.sum(dtype=np.float64))
+
+    @property
+    def completeness_error(self):
+        """``|total() - (score_value - score_baseline)|``: ~0 for the path methods (quadrature error), and what
+        the linear estimate misses for ``"linear"``."""
+        return abs(self.total() - (self.score_value - self.score_baseline))
+
+
+def _prepare(model, image, layer, who):
+    adapter = _adapter(model)
+    x = _as_images(adapter, image, who, single=True)
+    canonical = adapter.resolve(layer)
+    acts = activations(adapter, x, [canonical])[canonical]
+    return adapter, x, canonical, acts
+
+
+def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_STEPS, seed=0, maxpool_grad=None,
+              batch_size=DEFAULT_BATCH):
+    """Attributes a score to the activations of ``layer`` on one image.
+
+    Args:
+        model: Anything :func:`lucid_fast.models.load_model` accepts.
+        image: ``(H, W, C)`` (or ``(1, H, W, C)``) in [0, 1].
+        layer: The layer whose activations get the credit.
+        score_spec: What to explain; see :func:`score`.
+        method: ``"linear"``, ``"path"`` or ``"stochastic_path"`` (see the module docstring).
+        steps: Path points for the path methods (Lucid: 100).
+        seed: The random schedules of ``"stochastic_path"``.
+        maxpool_grad: None, ``"smooth"`` or ``"smooth_blur"`` (Lucid's AttrSpatial gradient override).
+        batch_size: Path points per model call.
+
+    Returns:
+        An :class:`Attribution`.
+    """
+    tf = _tf()
+    who = "attribution.attribute"
+    if method not in METHODS:
+        raise ValueError(f"{who}: method must be one of {list(METHODS)}, got {method!r}")
+    steps = 1 if method == "linear" else _check_int(steps, "steps", who)
+    batch_size = _check_int(batch_size, "batch_size", who)
+    adapter, x, canonical, acts = _prepare(model, image, layer, who)
+    the_score = score(adapter, score_spec)
+    grad_fn = _splice_grad_fn(adapter, canonical, the_score, maxpool_grad)
+    x_t = tf.constant(x) if grad_fn.needs_input else None
+    alpha, speed = _path_points(method, steps, acts.shape[-1], seed)
+    shape = (-1,) + (1,) * (acts.ndim - 2) + (acts.shape[-1],)
+    points = (acts * alpha.reshape(shape)).astype(np.float32)
+    _, grads = _batched(grad_fn, x_t, points, batch_size)
+    grad = (grads * speed.reshape(shape)).mean(0, dtype=np.float64).astype(np.float32)
+    values = _batched(_score_fn(adapter, canonical, the_score), x_t,
+                      np.concatenate([acts, np.zeros_like(acts)], 0), 2)[0]
+    _check_finite(grad, who, "the gradients")
+    return Attribution(layer=canonical, score=the_score.description, method=method, steps=steps, acts=acts[0],
+                       grad=grad, attr=acts[0] * grad, score_value=float(values[0]), score_baseline=float(values[1]))
+
+
+def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
+    """The score with ``layer``'s activations replaced by ``acts`` (Lucid's ``feed_dict={T(layer): acts}``):
+    what-if experiments such as removing a neuron group.
+
+    Args:
+        model, image, layer, score_spec: As :func:`attribute`.
+        acts: Activations for ``layer``: one ``(H, W, C)`` or a batch ``(N, H, W, C)`` (for a dense layer
+            ``(C,)`` or ``(N, C)``).
+
+    Returns:
+        ``(N,)`` float32 scores (N = 1 for one set of activations).
+    """
+    tf = _tf()
+    who = "attribution.score_with"
+    adapter, x, canonical, real = _prepare(model, image, layer, who)
+    arr = np.asarray(acts, np.float32)
+    if arr.shape == real.shape[1:]:
+        arr = arr[None]
+    if arr.shape[1:] != real.shape[1:]:
+        raise ValueError(f"{who}: acts must have the shape of {canonical!r}'s activations, "
+                         f"{real.shape[1:]} (or a batch of them), got {np.shape(acts)}")
+    _check_finite(arr, who, "acts")
+    fn = _score_fn(adapter, canonical, score(adapter, score_spec))
+    x_t = tf.constant(x) if fn.needs_input else None
+    return _batched(fn, x_t, np.ascontiguousarray(arr), _check_int(batch_size, "batch_size", who))[0]
+
+
+def channel(model, image, layer, score_spec, method="linear", steps=DEFAULT_STEPS, seed=0, maxpool_grad=None,
+            batch_size=DEFAULT_BATCH):
+    """Per-channel attribution ``(C,)`` of a score to ``layer`` (Lucid's AttrChannel); arguments as
+    :func:`attribute`."""
+    return attribute(model, image, layer, score_spec, method, steps, seed, maxpool_grad, batch_size).channel()
+
+
+def spatial(model, image, layer, score_spec, method="linear", steps=DEFAULT_STEPS, seed=0, maxpool_grad=None,
+            batch_size=DEFAULT_BATCH):
+    """Per-position attribution ``(H, W)`` of a score to ``layer`` (Lucid's AttrSpatial class hints); arguments as
+    :func:`attribute`."""
+    return attribute(model, image, layer, score_spec, method, steps, seed, maxpool_grad, batch_size).spatial()
+
+
+def group(model, image, layer, score_spec, group_vectors, method="linear", steps=DEFAULT_STEPS, seed=0,
+          maxpool_grad=None, batch_size=DEFAULT_BATCH):
+    """Per-group attribution ``(G,)`` of a score (Lucid's NeuronGroups): ``sum(group_vector * grad)`` for each
+    group, with ``grad`` the gradient (linear) or path-averaged gradient of :func:`attribute`.
+
+    Args:
+        group_vectors: ``(G, H, W, C)`` activation-shaped vectors (Lucid: each NMF group's spatial factor times
+            its channel factor, which sum to about the activations), or ``(G, C)`` channel directions applied at
+            every position.
+        Others: as :func:`attribute`.
+    """
+    who = "attribution.group"
+    a = attribute(model, image, layer, score_spec, method, steps, seed, maxpool_grad, batch_size)
+    vecs = np.asarray(group_vectors, np.float32)
+    if vecs.ndim == 2 and vecs.shape[1] == a.grad.shape[-1]:
+        grad_channels = a.grad.reshape(-1, a.grad.shape[-1]).sum(0)
+        return vecs @ grad_channels
+    if vecs.shape[1:] != a.grad.shape:
+        raise ValueError(f"{who}: group_vectors must have shape (G, {', '.join(map(str, a.grad.shape))}) or "
+                         f"(G, {a.grad.shape[-1]}) for layer {a.layer!r}, got {vecs.shape}")
+    if not np.isfinite(vecs).all():
+        raise ValueError(f"{who}: group_vectors contain NaN or infinite values")
+    return vecs.reshape(vecs.shape[0], -1) @ a.grad.reshape(-1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# spatial to spatial
+# ---------------------------------------------------------------------------------------------------------------
+
+def _s2s_fn(adapter, layer1, layer2, maxpool_grad, chunk):
+    """A cached tf.function: forward once from layer1 to layer2, then the per-position norm gradients of a chunk
+    of layer2 positions as one vectorized backward pass (``GradientTape.jacobian`` with pfor), contracted with
+    the layer1 activations: ``(x_t, acts1 (1, H1, W1, C1), start) -> (chunk, H1, W1)``."""
+    tf = _tf()
+    key = ("s2s", layer1, layer2, maxpool_grad, chunk)
+    cache = _cache(adapter)
+    if key in cache:
+        return cache[key]
+    spliced = adapter.spliced_fn(layer1, [layer2], maxpool_grad=maxpool_grad)
+
+    def run(x_t, acts1_t, start):
+        with tf.GradientTape() as tape:
+            tape.watch(acts1_t)
+            acts2 = spliced(x_t, acts1_t)[layer2]
+            norms = tf.sqrt(tf.maximum(tf.reduce_sum(acts2 * acts2, -1), NORM_FLOOR))
+            picked = tf.reshape(norms, [-1])[start:start + chunk]
+        jac = tape.jacobian(picked, acts1_t, experimental_use_pfor=True)  # (chunk, 1, H1, W1, C1)
+        return tf.reduce_sum(jac[:, 0] * acts1_t, -1)
+
+    fn = _function(run)
+    fn.needs_input = spliced.needs_input
+    cache[key] = fn
+    return fn
+
+
+def spatial_to_spatial(model, image, layer1, layer2, maxpool_grad=None, batch_size=DEFAULT_BATCH):
+    """Attribution between the positions of two layers (Lucid's AttrSpatial): for every position of ``layer2``,
+    how much each position of ``layer1`` contributed to its activation magnitude.
+
+    The score of a ``layer2`` position is the norm of its activation vector; its linear attribution to
+    ``layer1`` is gradient x activation summed over ``layer1``'s channels. The forward pass from ``layer1`` to
+    ``layer2`` runs once; the gradients of ``batch_size`` positions at a time come from one vectorized backward
+    pass (not one pass per position, as Lucid's notebook looped).
+
+    Args:
+        model, image: As :func:`attribute`.
+        layer1: The earlier layer (gets the credit).
+        layer2: The later layer (whose positions are explained).
+        maxpool_grad: None, ``"smooth"`` or ``"smooth_blur"``.
+        batch_size: ``layer2`` positions per backward pass.
+
+    Returns:
+        ``(H2, W2, H1, W1)`` float32: ``[i, j]`` is the ``(H1, W1)`` map of what ``layer1`` contributed to
+        position ``(i, j)`` of ``layer2``.
+    """
+    tf = _tf()
+    who = "attribution.spatial_to_spatial"
+    batch_size = _check_int(batch_size, "batch_size", who)
+    adapter, x, canonical1, acts1 = _prepare(model, image, layer1, who)
+    canonical2 = adapter.resolve(layer2)
+    if acts1.ndim != 4:
+        raise ValueError(f"{who}: layer1 {canonical1!r} must be a spatial (N, H, W, C) layer, got shape "
+                         f"{acts1.shape}")
+    fn = _s2s_fn(adapter, canonical1, canonical2, maxpool_grad, batch_size)
+    x_t = tf.constant(x) if fn.needs_input else None
+    acts1_t = tf.constant(acts1)
+    shape2 = activations(adapter, x, [canonical2])[canonical2].shape
+    if len(shape2) != 4:
+        raise ValueError(f"{who}: layer2 {canonical2!r} must be a spatial (N, H, W, C) layer, got shape {shape2}")
+    n2 = shape2[1] * shape2[2]
+    parts = [fn(x_t, acts1_t, tf.constant(start, tf.int32)).numpy() for start in range(0, n2, batch_size)]
+    out = np.concatenate(parts, 0)[:n2].reshape(shape2[1], shape2[2], acts1.shape[1], acts1.shape[2])
+    _check_finite(out, who, "the attributions")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# neuron groups
+# ---------------------------------------------------------------------------------------------------------------
+
+def neuron_groups(acts, n_groups, reduction_alg="NMF", sort="x", **kwargs):
+    """Lucid's NeuronGroups factorization of one image's activations into groups of neurons.
+
+    Args:
+        acts: ``(H, W, C)`` or ``(1, H, W, C)`` activations (non-negative for NMF: a post-ReLU layer).
+        n_groups: The number of groups.
+        reduction_alg: Passed to :class:`lucid_fast.misc.channel_reducer.ChannelReducer`.
+        sort: ``"x"``: order groups by the column of their spatial peak (left to right, as Lucid), or None.
+        **kwargs: Passed to the estimator (default ``random_state=0``, ``max_iter=1000`` for NMF).
+
+    Returns:
+        ``(spatial_factors (G, H, W), channel_factors (G, C))``, float32. ``spatial_factors[g][..., None] *
+        channel_factors[g]`` summed over ``g`` approximates ``acts``; :func:`group` takes those products.
+    """
+    from lucid_fast.misc.channel_reducer import ChannelReducer  # noqa: PLC0415
+
+    arr = np.asarray(acts, np.float32)
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim != 3:
+        raise ValueError(f"neuron_groups: acts must be (H, W, C) or (1, H, W, C), got shape {np.shape(acts)}")
+    if reduction_alg == "NMF":
+        kwargs = {"random_state": 0, "max_iter": 1000, **kwargs}
+    reducer = ChannelReducer(n_groups, reduction_alg, **kwargs)
+    spatial_factors = reducer.fit_transform(arr).transpose(2, 0, 1).astype(np.float32)
+    channel_factors = np.asarray(reducer.components_, np.float32)
+    if sort == "x":
+        order = np.argsort(np.argmax(spatial_factors.max(1), 1), kind="stable")
+        spatial_factors, channel_factors = spatial_factors[order], channel_factors[order]
+    elif sort is not None:
+        raise ValueError(f"neuron_groups: sort must be 'x' or None, got {sort!r}")
+    return spatial_factors, channel_factors

@@ -1,0 +1,122 @@
+"""Atomic saving: an interrupted save leaves the previous file whole and no temporary file behind."""
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from lucid_fast.misc import io
+from lucid_fast.misc.atomic import TEMP_SUFFIX, atomic_write
+
+
+def _temps(folder):
+    return [n for n in os.listdir(folder) if n.endswith(TEMP_SUFFIX)]
+
+
+def test_atomic_write_replaces_and_keeps_permissions(tmp_path):
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    with atomic_write(path) as f:
+        f.write(b"new contents")
+        assert path.read_bytes() == b"old"  # nothing visible before the rename
+    assert path.read_bytes() == b"new contents"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert _temps(tmp_path) == []
+
+
+def test_atomic_write_new_file_gets_umask_permissions(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "n.txt", "w") as f:
+            f.write("x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(os.stat(tmp_path / "n.txt").st_mode) == 0o640  # as open() would: 0o666 & ~0o027
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_atomic_write_interrupted_body_leaves_old_file(tmp_path, exc):
+    path = tmp_path / "a.png"
+    path.write_bytes(b"good")
+    with pytest.raises(type(exc)):
+        with atomic_write(path) as f:
+            f.write(b"half")
+            raise exc
+    assert path.read_bytes() == b"good"
+    assert _temps(tmp_path) == []
+
+
+def test_atomic_write_refuses_folder_and_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="not a file name"):
+        with atomic_write(tmp_path):
+            pass
+    with pytest.raises(FileNotFoundError):
+        with atomic_write(tmp_path / "missing" / "x.png"):
+            pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_io_save_unknown_extension_creates_nothing(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown extension '\.gif'"):
+        io.save(np.zeros((4, 4, 3)), str(tmp_path / "sub" / "x.gif"))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".npy", ".json", ".txt"])
+def test_io_save_round_trips_through_atomic_write(tmp_path, ext):
+    path = str(tmp_path / f"x{ext}")
+    img = np.linspace(0, 1, 4 * 5 * 3, dtype=np.float32).reshape(4, 5, 3)
+    thing = {"a": [1, 2]} if ext == ".json" else ("hello" if ext == ".txt" else img)
+    io.save(thing, path)
+    back = io.load(path)
+    if ext in (".png", ".jpg"):
+        assert back.shape == img.shape and np.abs(back - img).max() < (0.01 if ext == ".png" else 0.1)
+    elif ext == ".npy":
+        assert np.array_equal(back, img)
+    else:
+        assert back == thing
+    assert _temps(tmp_path) == []
+
+
+CHILD = r"""
+import sys
+import numpy as np
+from lucid_fast.misc import io
+big = np.random.default_rng(0).integers(0, 256, (4000, 4000, 3), dtype=np.uint8)  # ~3 s of PNG encoding
+print("saving", flush=True)
+io.save(big, sys.argv[1])
+print("saved", flush=True)
+"""
+
+
+def test_sigint_during_io_save_keeps_previous_file(tmp_path):
+    """A real SIGINT, delivered while io.save is writing the PNG, leaves the previous file and no temp file."""
+    path = tmp_path / "render.png"
+    io.save(np.full((8, 8, 3), 0.25, np.float32), str(path))
+    good = path.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "saving"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until part of the new PNG is written (wherever it goes)
+            temps = _temps(tmp_path)
+            if (temps and os.path.getsize(tmp_path / temps[0]) > 0) or path.read_bytes() != good:
+                break
+            time.sleep(0.005)
+        else:
+            pytest.fail("the save never started writing")
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert "saved" not in out, "the save finished before the signal: the test did not interrupt it"
+    assert child.returncode != 0 and "KeyboardInterrupt" in err
+    assert path.read_bytes() == good
+    assert _temps(tmp_path) == []
