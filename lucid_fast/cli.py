@@ -278,7 +278,8 @@ def build_parser():
     lay.set_defaults(fn=_layers, check=lambda args: _check_model_arg(args.model))
     g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
                        description="Renders every channel of the layers (K channels per optimization), writes each "
-                                   "one atomically, resumes where a previous run stopped, and builds OUT/site/.")
+                                   "one atomically, resumes where a previous run stopped, and builds OUT/site/.",
+                       parents=[common])
     g.add_argument("--model", default="vgg16_hed", help="modelzoo name or model path (every worker must read it)")
     g.add_argument("--layers", required=True, help="comma-separated layer names, or 'all' (every convolution)")
     g.add_argument("--channels", default=None, help="e.g. 0:64 or 3,7,10:20 (default: every channel)")
