@@ -32,6 +32,20 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(scope="module")
+def keras_file(tmp_path_factory):
+    """A small two-convolution Keras model saved as a .keras file (the CLI tests load it by path)."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    x = tf.keras.Input((None, None, 3))
+    y = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
+    y = tf.keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv2")(y)
+    path = str(tmp_path_factory.mktemp("m") / "tiny.keras")
+    tf.keras.Model(x, y).save(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium (Debian's) through playwright, shared by the session's page tests."""

@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
@@ -13,17 +12,6 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 def run_cli(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "lucid_fast", *args], capture_output=True, text=True,
                           timeout=timeout, env=ENV)
-
-
-@pytest.fixture(scope="module")
-def keras_file(tmp_path_factory):
-    tf.keras.utils.set_random_seed(0)
-    x = tf.keras.Input((None, None, 3))
-    y = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
-    y = tf.keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv2")(y)
-    path = str(tmp_path_factory.mktemp("m") / "tiny.keras")
-    tf.keras.Model(x, y).save(path)
-    return path
 
 
 def test_cli_render_writes_png_and_is_reproducible(tmp_path, keras_file):

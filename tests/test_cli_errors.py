@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from test_cli import ENV, keras_file  # noqa: F401 - keras_file is a fixture
+from test_cli import ENV
 
 # Each case runs through cli.main in ONE process that never imports TensorFlow (checked at the end): the
 # arguments are validated before the model (and TF) load.
@@ -92,7 +92,7 @@ def test_render_too_large_for_memory_is_refused_before_tensorflow_runs(tmp_path)
     assert not out.exists()
 
 
-def test_ctrl_c_saves_a_partial_image_and_exits_130(tmp_path, keras_file):  # noqa: F811
+def test_ctrl_c_saves_a_partial_image_and_exits_130(tmp_path, keras_file):
     out = tmp_path / "partial.png"
     child = subprocess.Popen([sys.executable, "-m", "lucid_fast", "render", "--model", keras_file, "--objective",
                               "conv2:3", "--size", "32", "--steps", "100000", "--out", str(out)],

@@ -6,7 +6,6 @@ import urllib.error
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from lucid_fast import cli
 from lucid_fast.modelzoo import _download
@@ -18,17 +17,6 @@ TF_NOISE = ("absl::InitializeLog", "cuInit", "I0000", "E0000", "W0000")
 def run_cli(*args, timeout=600):
     return subprocess.run([sys.executable, "-m", "lucid_fast", *args], capture_output=True, text=True,
                           timeout=timeout, env=ENV)
-
-
-@pytest.fixture(scope="module")
-def keras_file(tmp_path_factory):
-    tf.keras.utils.set_random_seed(0)
-    x = tf.keras.Input((None, None, 3))
-    y = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
-    y = tf.keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv2")(y)
-    path = str(tmp_path_factory.mktemp("m") / "tiny.keras")
-    tf.keras.Model(x, y).save(path)
-    return path
 
 
 def test_quiet_start_then_verbose(tmp_path, keras_file):
