@@ -2,10 +2,11 @@
 
     python -m lucid_fast.bench gallery [--layer block3_conv1] [--block 16] [--size 128] [--steps 64]
                                        [--batch 8] [--workers 2] [--rounds 2] [--no-lucid]
+                                       [--preset fast] [--lucid-steps 512] [--workdir DIR]
     python -m lucid_fast.bench gallery --k-sweep 1 2 4 8 16 [--layer block4_conv3]   (per-image step time vs K)
     python -m lucid_fast.bench gallery --model-estimate [--steps 512]                  (all conv layers of the model)
 
-The three ways, on the same channels of the same layer, at the same size and step count:
+The three ways, on the same channels of the same layer, at the same size and (without ``--preset``) step count:
 
 (a) Lucid's way: one ``render_vis`` per channel, one after another - a user's loop over the original Lucid 0.3.10
     (``lucid.optvis.render.render_vis(model, "layer:c", param_f=lambda: param.image(size), thresholds=(steps-1,))``)
@@ -21,6 +22,14 @@ Each way runs in a fresh process of its own (Lucid needs TF2 behaviour off); the
 imports and covers everything a user waits for: model loading, graph building or tracing, every step, writing
 images. ``--rounds`` repeats (a)(b)(c) in rotating order; the table shows medians. On a shared machine only the
 ratios mean anything, and those only roughly: the load average is printed with them.
+
+``--preset fast`` makes (b) and (c) run the fast preset (160 steps: lucid_fast.optvis.presets) while (a) keeps
+Lucid's defaults for ``--lucid-steps`` steps (default ``--steps``; Lucid's render_vis default is 512:
+``--preset fast --lucid-steps 512``). So that the table is about quality too, every way saves each channel's
+final image (as the uint8 picture it publishes, back in [0, 1]; outside the timed span), and after the rounds
+each is evaluated the same way (``bench_lucid._evaluate``: the channel's mean activation at the layer on the
+untransformed image, on lucid_fast's model); the table prints each way's median over channels of its objective
+/ Lucid's way's on the same channel.
 """
 import argparse
 import json
@@ -82,11 +91,17 @@ class _LucidWay:
 
     def block(self, channels):
         a = self.a
+        self.finals = {}
         for c in channels:
             model = self.bench_lucid._lucid_model(a.frozen)  # a user's loop: render_vis builds its graph each call
-            self.render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
-                                   thresholds=(a.steps - 1,), verbose=False)
+            images = self.render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
+                                            thresholds=(a.steps - 1,), verbose=False)
+            self.finals[c] = images[-1]
         return 0.0
+
+    def save(self, channels):
+        for c in channels:
+            _save_final(self.a, c, self.finals[c])
 
 
 class _LucidFastLoopWay:
@@ -101,10 +116,16 @@ class _LucidFastLoopWay:
 
     def block(self, channels):
         a = self.a
+        self.finals = {}
         for c in channels:
-            self.render.render_vis(self.model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
-                                   thresholds=(a.steps - 1,), verbose=False, progress=False, seed=c)
+            images = self.render.render_vis(self.model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
+                                            thresholds=(a.steps - 1,), verbose=False, progress=False, seed=c)
+            self.finals[c] = images[-1]
         return 0.0
+
+    def save(self, channels):
+        for c in channels:
+            _save_final(self.a, c, self.finals[c])
 
 
 class _GalleryWay:
@@ -114,7 +135,8 @@ class _GalleryWay:
         from lucid_fast import gallery, models
 
         self.a, self.gallery = a, gallery
-        self.settings = gallery.Settings(size=a.size, steps=a.steps, batch=a.batch)
+        self.settings = gallery.Settings(size=a.size, steps=None if a.preset else a.steps, batch=a.batch,
+                                         preset=a.preset)
         self.client = self.cluster = None
         if a.workers:
             from distributed import Client
@@ -138,10 +160,37 @@ class _GalleryWay:
 
     def block(self, channels):
         cpu0 = self._worker_cpu()
-        with tempfile.TemporaryDirectory() as out:
-            self.gallery.run(self.model, self.a.layer, out, channels=channels, settings=self.settings,
-                             scheduler=self.client, site=False, sprites=False, progress=False)
+        self.out = tempfile.mkdtemp(prefix="bench_gallery_")  # read by save(), then removed
+        self.gallery.run(self.model, self.a.layer, self.out, channels=channels, settings=self.settings,
+                         scheduler=self.client, site=False, sprites=False, progress=False)
         return self._worker_cpu() - cpu0
+
+    def save(self, channels):
+        import shutil
+
+        import numpy as np
+        from PIL import Image
+
+        store = self.gallery.GalleryStore.open(self.out)
+        (layer,) = store.layers_on_disk()  # the job's one layer, by its canonical name
+        for c in channels:
+            _save_final(self.a, c, np.asarray(Image.open(store.image_path(layer, c)).convert("RGB")))
+        shutil.rmtree(self.out, ignore_errors=True)
+
+
+def _save_final(a, channel, image):
+    """Saves a channel's final image as ``a.save_dir/<channel>.npy``: (1, h, w, 3) float32, the uint8 picture
+    (as the ways publish it; a float image is rounded as a PNG would be) back in [0, 1]."""
+    if not a.save_dir:
+        return
+    import numpy as np
+
+    from lucid_fast.misc.io import _to_uint8
+
+    img = np.asarray(image)
+    img = img[0] if img.ndim == 4 else img
+    u8 = img if img.dtype == np.uint8 else _to_uint8(img)
+    np.save(os.path.join(a.save_dir, f"{channel}.npy"), (u8.astype(np.float32) / 255.0)[None])
 
 
 def _worker_main(argv):
@@ -154,6 +203,8 @@ def _worker_main(argv):
     p.add_argument("--steps", type=int)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--preset", default=None)
+    p.add_argument("--save-dir", default="")
     a = p.parse_args(argv)
     import tensorflow  # noqa: F401  (imported in every way before its start-up ends)
 
@@ -166,20 +217,25 @@ def _worker_main(argv):
         channels = [int(c) for c in cmd[1].split(",")]
         t0, c0 = time.perf_counter(), time.process_time()
         extra_cpu = way.block(channels)
-        _report(event="block", wall=time.perf_counter() - t0, cpu=time.process_time() - c0 + extra_cpu)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0 + extra_cpu
+        way.save(channels)  # the final images, for the evaluation after the rounds (not timed)
+        _report(event="block", wall=wall, cpu=cpu)
     if getattr(way, "client", None) is not None:
         way.client.close()
         way.cluster.close()
 
 
 class _Way:
-    def __init__(self, way, label, args, frozen, workers, log):
+    def __init__(self, way, label, args, frozen, workers, log, steps, preset, save_dir):
         cmd = [sys.executable, "-m", "lucid_fast.bench_gallery", "_worker", way, "--model", args.model, "--layer",
-               args.layer, "--size", str(args.size), "--steps", str(args.steps), "--batch", str(args.batch),
-               "--workers", str(workers)]
+               args.layer, "--size", str(args.size), "--steps", str(steps), "--batch", str(args.batch),
+               "--workers", str(workers), "--save-dir", save_dir]
         if frozen:
             cmd += ["--frozen", frozen]
-        self.label, self.workers = label, workers
+        if preset:
+            cmd += ["--preset", preset]
+        os.makedirs(save_dir, exist_ok=True)
+        self.label, self.workers, self.steps, self.save_dir = label, workers, steps, save_dir
         self.t_spawn = time.time()
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
                                   env=_env())
@@ -227,21 +283,33 @@ def bench_ways(args, out=sys.stdout):
         from lucid_fast import bench_lucid
 
         frozen = bench_lucid.frozen_vgg16_hed_path()
-    base = ("lucid", "Lucid's way: original Lucid 0.3.10, render_vis per channel", 0) if ok else (
-        "lucid_fast_loop", f"lucid_fast render_vis per channel (stand-in: {why})", 0)
-    specs = [base, ("gallery", f"ours, one process, K={args.batch}", 0)]
+    lucid_steps = args.lucid_steps or args.steps
+    ours_steps, preset = args.steps, getattr(args, "preset", None)
+    if preset:
+        from lucid_fast.optvis.presets import preset_steps
+
+        ours_steps = preset_steps(preset)
+    ours = f", preset {preset}" if preset else ""
+    base = ("lucid", "Lucid's way: original Lucid 0.3.10, render_vis per channel", 0, lucid_steps, None) if ok else (
+        "lucid_fast_loop", f"lucid_fast render_vis per channel (stand-in: {why})", 0, lucid_steps, None)
+    specs = [base, ("gallery", f"ours, one process, K={args.batch}{ours}", 0, ours_steps, preset)]
     if args.workers:
-        specs.append(("gallery", f"ours, LocalCluster of {args.workers}, K={args.batch}", args.workers))
+        specs.append(("gallery", f"ours, LocalCluster of {args.workers}, K={args.batch}{ours}", args.workers,
+                      ours_steps, preset))
     block = args.block or args.batch * max(1, args.workers)
-    print(f"# gallery throughput: {args.model} {args.layer}, {args.size} px, {args.steps} steps; each way a process "
+    workdir = args.workdir or tempfile.mkdtemp(prefix="lucid_fast_bench_gallery_")
+    steps_said = (f"{ours_steps} steps" if lucid_steps == ours_steps and not preset else
+                  f"Lucid's way {lucid_steps} steps, ours {ours_steps}{' (preset ' + preset + ')' if preset else ''}")
+    print(f"# gallery throughput: {args.model} {args.layer}, {args.size} px, {steps_said}; each way a process "
           f"of its own, all alive at once, rendering the same {block} new channels per round in rotating order "
-          f"({args.rounds} rounds); {os.cpu_count()} CPUs, {_load_average()} (machine shared: ratios only)",
-          file=out, flush=True)
+          f"({args.rounds} rounds); {os.cpu_count()} CPUs, {_load_average()} (machine shared: ratios only); "
+          f"final images in {workdir}", file=out, flush=True)
     log = open(args.log, "w") if args.log else tempfile.TemporaryFile("w+")
     ways = []
     try:
-        for way, label, workers in specs:  # one at a time: start-up times are not disturbed by each other
-            ways.append(_Way(way, label, args, frozen, workers, log))
+        for i, (way, label, workers, steps, way_preset) in enumerate(specs):  # one at a time: start-up times are
+            ways.append(_Way(way, label, args, frozen, workers, log, steps, way_preset,   # not disturbed
+                             os.path.join(workdir, f"way{i}")))
             print(f"  started: {label}: {ways[-1].startup_s:.0f} s", file=out, flush=True)
         ratios = {i: [] for i in range(len(ways))}
         for r in range(args.rounds):
@@ -257,17 +325,58 @@ def bench_ways(args, out=sys.stdout):
     finally:
         for w in ways:
             w.close()
+    try:  # after the rounds, the ways' processes gone: the same evaluation for every way's final images
+        quality = evaluate_ways(args, ways, list(range(args.rounds * block)), log)
+    finally:
         log.close()
-    print(f"\n{'way':62s} {'start s':>8s} {'s/round':>8s} {'ch/hour':>8s} {'CPU s/ch':>9s} {'vs Lucid':>9s}",
-          file=out)
+    print(f"\n{'way':72s} {'steps':>6s} {'start s':>8s} {'s/round':>8s} {'ch/hour':>8s} {'CPU s/ch':>9s} "
+          f"{'vs Lucid':>9s} {'obj vs Lucid':>13s}", file=out)
     for i, w in enumerate(ways):
         wall = statistics.median(w.walls)
-        print(f"{w.label:62s} {w.startup_s:8.0f} {wall:8.0f} {block / wall * 3600:8.1f} "
-              f"{statistics.median(w.cpus) / block:9.2f} {statistics.median(ratios[i]):8.2f}x", file=out)
+        print(f"{w.label:72s} {w.steps:6d} {w.startup_s:8.0f} {wall:8.0f} {block / wall * 3600:8.1f} "
+              f"{statistics.median(w.cpus) / block:9.2f} {statistics.median(ratios[i]):8.2f}x "
+              f"{quality[i]['median_ratio']:12.2f}x", file=out)
     print("# vs Lucid: the median over rounds of Lucid's round time / this way's (same channels, same round); "
           "start-up (imports excluded; the cluster's: starting it and loading the model in every worker) is "
-          f"not in the rounds. {_load_average()}", file=out, flush=True)
+          "not in the rounds. obj vs Lucid: the median over channels of this way's objective / Lucid's way's "
+          f"(the channel's mean activation at {args.layer} on the final untransformed image, as published in "
+          f"uint8; Lucid's way's median objective {quality[0]['median_objective']:.4g}). {_load_average()}",
+          file=out, flush=True)
+    for w, q in zip(ways, quality):
+        w.quality = q
     return ways
+
+
+def evaluate_ways(args, ways, channels, log):
+    """Every way's final image of every channel, evaluated in one process by ``bench_lucid._evaluate``;
+    returns per way ``{"objectives": {channel: value}, "ratios": [...], "median_ratio", "median_objective"}``
+    (ratios against way 0, Lucid's, channel by channel)."""
+    import math
+
+    from lucid_fast import bench_lucid
+
+    files = [f"{os.path.join(w.save_dir, f'{c}.npy')}:{c}" for w in ways for c in channels]
+    proc = subprocess.run([sys.executable, "-m", "lucid_fast.bench_lucid", "_evaluate", "--layer", args.layer,
+                           "--model", args.model, "--files", *files], stdout=subprocess.PIPE, stderr=log,
+                          text=True, env=_env())
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench gallery: evaluating the final images failed (code {proc.returncode}); rerun "
+                           "with --log FILE to see why")
+    scores = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith(bench_lucid.MARK):
+            rec = json.loads(line[len(bench_lucid.MARK):])
+            scores[rec["path"]] = rec["objective"]
+    out = []
+    for w in ways:
+        objs = {c: scores[os.path.join(w.save_dir, f"{c}.npy")] for c in channels}
+        out.append({"objectives": objs})
+    base = out[0]["objectives"]
+    for q in out:
+        q["ratios"] = [q["objectives"][c] / base[c] if base[c] != 0 else math.nan for c in channels]
+        q["median_ratio"] = statistics.median(q["ratios"])
+        q["median_objective"] = statistics.median(q["objectives"].values())
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -367,7 +476,12 @@ def add_arguments(p):
     p.add_argument("--block", type=int, default=None, help="channels per round (default K x workers)")
     p.add_argument("--log", default=None, help="write the workers' stderr here")
     p.add_argument("--size", type=int, default=128)
-    p.add_argument("--steps", type=int, default=64)
+    p.add_argument("--steps", type=int, default=64, help="steps of every way (without --preset)")
+    p.add_argument("--preset", choices=["fast"], default=None,
+                   help="ours (b, c) run this preset (it sets their steps); Lucid's way keeps its defaults")
+    p.add_argument("--lucid-steps", type=int, default=None,
+                   help="steps of Lucid's way (a) (default --steps; Lucid's render_vis default is 512)")
+    p.add_argument("--workdir", default=None, help="where each way's final images go (default: a new temp dir)")
     p.add_argument("--batch", type=int, default=8, help="K, channels per optimization (ours)")
     p.add_argument("--workers", type=int, default=2, help="LocalCluster size for way (c)")
     p.add_argument("--rounds", type=int, default=2)

@@ -178,7 +178,7 @@ def _gallery(args):
     try:
         result = gallery.run(args.model, args.layers, args.out, channels=args.channels, size=args.size,
                              steps=args.steps, batch=args.batch, seed=args.seed, negative=args.negative,
-                             workers=args.workers, scheduler=args.scheduler, site=not args.no_site,
+                             preset=args.preset, workers=args.workers, scheduler=args.scheduler, site=not args.no_site,
                              progress=not args.quiet)
     except gallery.GalleryError as err:
         print(f"lucid-fast: error: {err}", file=sys.stderr)
@@ -225,7 +225,12 @@ DEFAULT_STEPS = 256
 
 def _resolve_steps(args):
     """--steps and --preset: the preset sets the steps (and the transforms); otherwise --steps defaults to
-    DEFAULT_STEPS. Returns a list of errors (one line each)."""
+    DEFAULT_STEPS (render; the gallery's default, 512, is Settings'). Returns a list of errors (one line
+    each)."""
+    if getattr(args, "cmd", None) == "gallery":
+        if args.preset and args.steps is not None:
+            return [f"--preset {args.preset} sets the steps; drop --steps"]
+        return []
     if getattr(args, "cmd", None) != "render":
         return []
     if args.preset:
@@ -284,7 +289,11 @@ def build_parser():
     g.add_argument("--layers", required=True, help="comma-separated layer names, or 'all' (every convolution)")
     g.add_argument("--channels", default=None, help="e.g. 0:64 or 3,7,10:20 (default: every channel)")
     g.add_argument("--size", type=int, default=128)
-    g.add_argument("--steps", type=int, default=512)
+    g.add_argument("--steps", type=int, default=None, help="optimization steps (default 512, Lucid's; set by "
+                                                            "--preset fast)")
+    g.add_argument("--preset", choices=["fast"], default=None,
+                   help="fast: 128 steps at Adam 0.15 under Lucid's transforms, then 32 at 0.1 on the image "
+                        "itself (Lucid's 512-step objective in 160 steps; see docs/GALLERY.md); sets --steps")
     g.add_argument("--batch", type=int, default=None, help="channels per optimization (default 8)")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--negative", action="store_true", help="also render each channel's negative optimum")

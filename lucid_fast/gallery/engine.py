@@ -143,7 +143,7 @@ class ChannelBatchRenderer:
             progress: optional ``f(step, steps)`` called after each step.
         """
         from lucid_fast.misc.io import _to_uint8
-        from lucid_fast.optvis import param, transform
+        from lucid_fast.optvis import param, render, transform
 
         s = self.settings
         channels = [int(c) for c in channels]
@@ -157,18 +157,25 @@ class ChannelBatchRenderer:
         else:  # e.g. fer_emotion's grayscale input: no colour to decorrelate
             def param_f():
                 return param.image(s.size, batch=b, fft=s.fft, channels=c_in)
+        phases = s.phases()
+        first = phases[0]
         vis = self._session_cls(
             self.adapter, layer, channels, s.negative,
             param_f=param_f,
-            optimizer=s.learning_rate,
-            transforms=transform.standard_transforms if s.transforms == "standard" else [],
+            optimizer=first.learning_rate,
+            transforms=transform.standard_transforms if first.transforms is None else list(first.transforms),
             relu_gradient_override=s.relu_override, seed=unit_seed(s.seed, layer, channels))
         trace = np.empty((s.steps, b), np.float64)
-        for i in range(s.steps):
-            vis.step()
-            trace[i] = vis.per_item_v.numpy()
-            if progress is not None:
-                progress(i + 1, s.steps)
+        i = 0
+        for phase in phases:
+            if s.preset is not None:  # as render_vis(preset=...): learning rate and transforms, moments kept
+                render._enter_phase(vis, phase)
+            for _ in range(phase.steps):
+                vis.step()
+                trace[i] = vis.per_item_v.numpy()
+                i += 1
+                if progress is not None:
+                    progress(i, s.steps)
         images = _to_uint8(vis.image())
         if images.shape[-1] == 1:  # grayscale models: sprites are stored and shown as RGB
             images = np.repeat(images, 3, axis=-1)

@@ -168,8 +168,8 @@ class _Progress:
         self.stream.flush()
 
 
-def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=128, steps=512, batch=None,
-        seed=0, negative=False, workers=None, scheduler=None, site=True, sprites=True, progress=True,
+def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=128, steps=None, batch=None,
+        seed=0, negative=False, preset=None, workers=None, scheduler=None, site=True, sprites=True, progress=True,
         settings=None):
     """Renders every requested channel of the layers into ``out`` (resuming a job already there).
 
@@ -179,14 +179,15 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
         layers: names (a list or "a,b"), or "all" (every convolution).
         out: the gallery directory (created; if it holds a job, it must be the same job).
         channels: which channels of each layer (None: all; see :func:`~lucid_fast.gallery.settings.parse_channels`).
-        size, steps, batch, seed, negative: the render settings (:class:`Settings`); ``batch`` None means
-            :data:`DEFAULT_BATCH`.
+        size, steps, batch, seed, negative, preset: the render settings (:class:`Settings`); ``batch`` None
+            means :data:`DEFAULT_BATCH`; ``steps`` None means 512 (Lucid's default), or the preset's number of
+            steps with ``preset="fast"`` (which sets the learning rate and transforms per phase).
         workers: render on a Dask ``LocalCluster`` of this many worker processes.
         scheduler: render on an existing Dask cluster (``"tcp://host:8786"``, or a ``distributed.Client``).
         site: build the static site under ``out/site`` at the end.
         sprites: write each layer's sprite sheet at the end.
         progress: print progress lines on stderr.
-        settings: a :class:`Settings` (instead of size/steps/batch/seed/negative).
+        settings: a :class:`Settings` (instead of size/steps/batch/seed/negative/preset).
 
     Returns:
         A :class:`GalleryResult`. Raises :class:`GalleryError` if some units failed (after committing and
@@ -197,7 +198,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     t0 = time.perf_counter()
     if settings is None:
         settings = Settings(size=size, steps=steps, batch=DEFAULT_BATCH if batch is None else batch, seed=seed,
-                            negative=negative)
+                            negative=negative, preset=preset)
     if workers is not None and scheduler is not None:
         raise ValueError("gallery: give workers (a LocalCluster) or scheduler (an existing cluster), not both")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):

@@ -20,6 +20,8 @@ DEFAULT_BATCH = 8
 MAX_BATCH = 256
 
 FORMAT = 1  # layout and record format of a gallery directory
+DEFAULT_STEPS = 512  # Lucid's render_vis default
+DEFAULT_LEARNING_RATE = 0.05  # Lucid's Adam
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Settings:
 
     Attributes:
         size: image side in pixels (Lucid's ``param.image(size)``).
-        steps: optimization steps per image.
+        steps: optimization steps per image (None: 512, Lucid's default, or the preset's number of steps).
         batch: channels rendered together in one optimization (K); part of the settings because the images
             of a batch share their random transforms, so the grouping changes the pictures.
         seed: the job's seed (each unit's generator is derived from it, the layer and the unit's channels).
@@ -37,10 +39,14 @@ class Settings:
         transforms: "standard" (Lucid's standard_transforms) or "none".
         relu_override: Lucid's redirected ReLU gradient for the first 16 steps.
         learning_rate: Adam's learning rate (Lucid's 0.05).
+        preset: None (the settings above), or a key of :data:`lucid_fast.optvis.presets.PRESETS` (``"fast"``):
+            the preset's schedule (learning rate and transforms per phase, Adam's moments kept) replaces
+            ``learning_rate`` and ``transforms``, and sets ``steps``; those must be left at their defaults
+            (``steps`` may also be given as the preset's own number).
     """
 
     size: int = 128
-    steps: int = 512
+    steps: int | None = None
     batch: int = DEFAULT_BATCH
     seed: int = 0
     negative: bool = False
@@ -48,7 +54,8 @@ class Settings:
     decorrelate: bool = True
     transforms: str = "standard"
     relu_override: bool = True
-    learning_rate: float = 0.05
+    learning_rate: float = DEFAULT_LEARNING_RATE
+    preset: str | None = None
 
     def __post_init__(self):
         def check_int(name, lo, hi=None):
@@ -57,6 +64,7 @@ class Settings:
                 rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
                 raise ValueError(f"gallery: {name} must be an int {rng}, got {v!r}")
 
+        self._check_preset()
         check_int("size", 8, 4096)
         check_int("steps", 1)
         check_int("batch", 1, MAX_BATCH)
@@ -71,8 +79,44 @@ class Settings:
             raise ValueError(f"gallery: learning_rate must be a positive number, got {lr!r}")
         object.__setattr__(self, "learning_rate", float(lr))
 
+    def _check_preset(self):
+        """Checks ``preset`` and what it sets, and fills in ``steps`` when it is None."""
+        from lucid_fast.optvis.presets import PRESETS, preset_steps
+
+        preset = self.preset
+        if preset is None:
+            if self.steps is None:
+                object.__setattr__(self, "steps", DEFAULT_STEPS)
+            return
+        if not isinstance(preset, str) or preset not in PRESETS:
+            raise ValueError(f"gallery: preset must be None or one of {sorted(PRESETS)}, got {preset!r}")
+        n = preset_steps(preset)
+        given = [f"{name}={value!r}" for name, value, ok in (
+            ("steps", self.steps, self.steps is None or (self.steps == n and not isinstance(self.steps, bool))),
+            ("transforms", self.transforms, self.transforms == "standard"),
+            ("learning_rate", self.learning_rate, self.learning_rate == DEFAULT_LEARNING_RATE
+             and not isinstance(self.learning_rate, bool))) if not ok]
+        if given:
+            raise ValueError(f"gallery: preset={preset!r} sets the learning-rate and transform schedule and the "
+                             f"number of steps ({n}); leave {', '.join(given)} at the default, or use preset=None")
+        object.__setattr__(self, "steps", n)
+
+    def phases(self):
+        """The optimization schedule: a tuple of :class:`~lucid_fast.optvis.presets.Phase` (one without a
+        preset: ``steps`` steps at ``learning_rate`` under ``transforms``)."""
+        from lucid_fast.optvis.presets import PRESETS, Phase
+
+        if self.preset is not None:
+            return PRESETS[self.preset]
+        return (Phase(self.steps, self.learning_rate, None if self.transforms == "standard" else ()),)
+
     def as_dict(self):
-        return dataclasses.asdict(self)
+        """The settings as a dict; ``preset`` only when one is set, so the settings of galleries written before
+        presets existed (and their records) read and compare as they always did."""
+        d = dataclasses.asdict(self)
+        if d["preset"] is None:
+            del d["preset"]
+        return d
 
     @classmethod
     def from_dict(cls, d):
@@ -89,7 +133,7 @@ class Settings:
 
     def differences(self, other):
         """``["steps: 512 here, 256 there", ...]`` for the fields that differ."""
-        a, b = self.as_dict(), other.as_dict()
+        a, b = dataclasses.asdict(self), dataclasses.asdict(other)
         return [f"{k}: {a[k]!r} vs {b[k]!r}" for k in a if a[k] != b[k]]
 
 
