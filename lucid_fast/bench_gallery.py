@@ -40,6 +40,10 @@ import sys
 import tempfile
 import time
 
+from lucid_fast import _lucid_compat
+from lucid_fast.bench_lucid import _load_average
+from lucid_fast.bench_lucid import _worker_env as _env
+
 MARK = "@@gallery-bench "
 
 
@@ -48,25 +52,8 @@ def _report(**kw):
     sys.stdout.flush()
 
 
-def _env():
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env
-
-
-def _load_average():
-    try:
-        return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "load average unknown"
-
-
 def original_lucid_available():
     """(True, "") if the original Lucid and lucid_fast's harness for it can run here, else (False, why)."""
-    try:
-        from lucid_fast import _lucid_compat, bench_lucid  # noqa: F401  (issue 10's harness)
-    except ImportError:
-        return False, "lucid_fast.bench_lucid (the original-Lucid harness) is not in this checkout"
     import importlib.util
 
     if importlib.util.find_spec("lucid") is None:
