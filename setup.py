@@ -2,7 +2,8 @@
 
 Layout on install:
     lucid_fast/            <- lucid_fast/
-    lucid_fast/_bindings/  <- bindings/   (the compiled CPU module `_cpu` lives here)
+    lucid_fast/_bindings/  <- bindings/   (the CPU extension builds `_cpu_base` and `_cpu_avx2` live here;
+                                          `lucid_fast._bindings.X` is bindings/X.py, op map in bindings/README.md)
     lucid_fast/_csrc/      <- csrc/       (headers and .cu files, read by NVRTC through CuPy on a GPU)
 """
 import glob

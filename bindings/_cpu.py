@@ -5,6 +5,8 @@ times faster on this project's machines (total variation 1.7 -> 0.5 ms, colour 0
 4x224x224x3); ``_cpu_base`` is the baseline x86-64 build, for CPUs without AVX2 or when
 ``LUCID_FAST_CPU=baseline`` is set. Both are exactly the same code; results may differ in the last bits
 (different instruction selection), well inside every test tolerance. ``BUILD`` names the one in use.
+
+Imported as ``lucid_fast._bindings._cpu`` (source: bindings/_cpu.py).
 """
 import os
 

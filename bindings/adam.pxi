@@ -1,4 +1,9 @@
+# bindings/adam.pxi — the CPU entry points of the adam op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/adam_cpu.h over csrc/include/lucid_fast/adam.h; called by
+# bindings/op_adam.py (lucid_fast._bindings.op_adam, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "adam_cpu.h" nogil:
+    # AdamParams of lucid_fast/adam.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct AdamParams:
         float alpha
         float one_minus_beta_1
@@ -6,10 +11,12 @@ cdef extern from "adam_cpu.h" nogil:
         float epsilon
         float grad_sign
     void adam_update_cpu(const AdamParams& p, float* param, const float* grad, float* m, float* v, long long n)
+    LfLayout adam_params_layout_cpu()
 
 
-def sizeof_adam_params():
-    return sizeof(AdamParams)
+def adam_params_layout():
+    """AdamParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(adam_params_layout_cpu())
 
 
 def adam_update(float[::1] param, const float[::1] grad, float[::1] m, float[::1] v, float alpha,

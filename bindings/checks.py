@@ -2,6 +2,8 @@
 
 Each check raises ``ValueError`` naming the op, the argument, what was expected and what was given. The
 CPU and GPU paths run after these checks and trust their arguments, so nothing malformed reaches C++.
+
+Imported as ``lucid_fast._bindings.checks`` (source: bindings/checks.py).
 """
 import math
 import numbers
@@ -10,7 +12,7 @@ import threading
 
 import numpy as np
 
-ALIGNMENT = 64  # bytes; TensorFlow aborts on DLPack buffers less aligned than this (ARCHITECTURE.md)
+ALIGNMENT = 64  # bytes; TensorFlow aborts on DLPack buffers less aligned than this (docs/ARCHITECTURE.md)
 INT32_MAX = 2**31 - 1  # every size the kernels take travels in an int32 field of a params struct (csrc/include)
 # The largest frequency scale fft_image accepts (max(h, w)**decay_power * sqrt(h*w), at the lowest frequency).
 # float32 ends at 3.4e38; this leaves 1e8 for the spectrum's values and the irfft's sums before inf - inf = NaN.
@@ -91,6 +93,13 @@ def check_positive_int(op, name, v, minimum=1, maximum=INT32_MAX):
         why = " (the kernels' sizes are int32)" if maximum == INT32_MAX else ""
         raise ValueError(f"{op}: {name} must be an integer <= {maximum}{why}, got {v!r}")
     return int(v)
+
+
+def check_hw(op, name, hw):
+    """A (height, width) pair of positive ints, returned as a tuple of Python ints."""
+    if not isinstance(hw, (tuple, list)) or len(hw) != 2:
+        raise ValueError(f"{op}: {name} must be a (height, width) pair of positive integers, got {hw!r}")
+    return tuple(check_positive_int(op, f"{name}[{k}]", v) for k, v in enumerate(hw))
 
 
 def _extent(x):

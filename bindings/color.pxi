@@ -1,4 +1,9 @@
+# bindings/color.pxi — the CPU entry points of the color op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/color_cpu.h over csrc/include/lucid_fast/color.h; called by
+# bindings/op_color.py (lucid_fast._bindings.op_color, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "color_cpu.h" nogil:
+    # ColorParams of lucid_fast/color.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct ColorParams:
         int c
         int decorrelate
@@ -7,10 +12,12 @@ cdef extern from "color_cpu.h" nogil:
         float offset[3]
     void color_fwd_cpu(const ColorParams& p, const float* x, float* y, long long n)
     void color_adj_cpu(const ColorParams& p, const float* x, const float* grad_y, float* grad_x, long long n)
+    LfLayout color_params_layout_cpu()
 
 
-def sizeof_color_params():
-    return sizeof(ColorParams)
+def color_params_layout():
+    """ColorParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(color_params_layout_cpu())
 
 
 cdef ColorParams _color_params(int c, bint decorrelate, bint sigmoid, const float[::1] matrix,

@@ -2,7 +2,9 @@
 
 CuPy's kernel cache keys on the source string only, not on files it ``#include``s, so the loader inlines
 every ``#include "..."`` of csrc/ itself; the source hash is written into the code, and an edited header
-therefore always gives a new module (ARCHITECTURE.md). Nothing is compiled or imported until first use.
+therefore always gives a new module (docs/ARCHITECTURE.md). Nothing is compiled or imported until first use.
+
+Imported as ``lucid_fast._bindings.cupy_module`` (source: bindings/cupy_module.py).
 """
 import hashlib
 import os

@@ -8,6 +8,8 @@ CuPy <-> TF (GPU TensorFlow only): the same capsules; TF and CuPy run on differe
 producer's stream is synchronized before the consumer touches the buffer.
 DLPack conversion does not work inside a tf.function trace (tensorflow#51642): call these in eager code
 around the traced step.
+
+Imported as ``lucid_fast._bindings.dlpack`` (source: bindings/dlpack.py).
 """
 import numpy as np
 

@@ -1,4 +1,8 @@
-"""In-place Adam step matching tf.keras.optimizers.Adam, for csrc/include/lucid_fast/adam.h."""
+"""In-place Adam step matching tf.keras.optimizers.Adam, for csrc/include/lucid_fast/adam.h.
+
+Imported as ``lucid_fast._bindings.op_adam`` (source: bindings/op_adam.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import math
 
 import numpy as np
@@ -9,6 +13,8 @@ from . import checks
 # would make the bias correction divide by zero.
 BETA_MAX = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 
+# AdamParams of csrc/include/lucid_fast/adam.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 ADAM_PARAMS_DTYPE = np.dtype([("alpha", np.float32), ("one_minus_beta_1", np.float32),
                               ("one_minus_beta_2", np.float32), ("epsilon", np.float32),
                               ("grad_sign", np.float32)])

@@ -1,4 +1,8 @@
-"""Lucid's to_valid_rgb (colour decorrelation + sigmoid or clip), fused, for csrc/include/lucid_fast/color.h."""
+"""Lucid's to_valid_rgb (colour decorrelation + sigmoid or clip), fused, for csrc/include/lucid_fast/color.h.
+
+Imported as ``lucid_fast._bindings.op_color`` (source: bindings/op_color.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import numpy as np
 
 from . import checks
@@ -16,6 +20,8 @@ COLOR_CORRELATION_NORMALIZED = COLOR_CORRELATION_SVD_SQRT / COLOR_CORRELATION_MA
 # Lucid param/color.py `color_mean`: ImageNet's mean RGB, added before the clip when decorrelating.
 COLOR_MEAN = np.asarray([0.48, 0.46, 0.41], dtype=np.float32)
 
+# ColorParams of csrc/include/lucid_fast/color.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 COLOR_PARAMS_DTYPE = np.dtype([("c", np.int32), ("decorrelate", np.int32), ("sigmoid", np.int32),
                                ("matrix", np.float32, (9,)), ("offset", np.float32, (3,))])
 

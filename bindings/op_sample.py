@@ -1,10 +1,15 @@
 """Bilinear texture sampling at UV coordinates: validation and CPU/GPU dispatch for
-csrc/include/lucid_fast/sample.h (the texture side of a rendered mesh, Lucid's ``bilinearly_sampled_image``)."""
+csrc/include/lucid_fast/sample.h (the texture side of a rendered mesh, Lucid's ``bilinearly_sampled_image``).
+
+Imported as ``lucid_fast._bindings.op_sample`` (source: bindings/op_sample.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import numpy as np
 
 from . import checks
-from .op_warp import check_hw
 
+# SampleParams of csrc/include/lucid_fast/sample.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 SAMPLE_PARAMS_DTYPE = np.dtype([("n", np.int32), ("uv_n", np.int32), ("th", np.int32), ("tw", np.int32),
                                 ("c", np.int32), ("npix", np.int32)])
 
@@ -110,7 +115,7 @@ def sample_bilinear_adjoint(grad_out, uv, tex_hw, batch=None):
     op = "sample_bilinear_adjoint"
     xp_name = checks.backend_of(op, grad_out=grad_out, uv=uv)
     checks.check_array(op, "grad_out", grad_out)
-    th, tw = check_hw(op, "tex_hw", tex_hw)
+    th, tw = checks.check_hw(op, "tex_hw", tex_hw)
     c = grad_out.shape[-1]
     if batch is None:
         checks.check_uv(op, "uv", uv)

@@ -2,6 +2,9 @@
 
 The FFTs are library calls (``scipy.fft`` on the CPU, ``cupy.fft``/cuFFT on the GPU); the scaling and the
 layout around them are the native kernels. Nothing else runs on the hot path.
+
+Imported as ``lucid_fast._bindings.op_spectrum`` (source: bindings/op_spectrum.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
 """
 import os
 
@@ -17,6 +20,8 @@ FFT_IMAGE_OUTPUT_SCALE = 0.25
 # valid length along the width (2 * (1 - 1) = 0).
 MIN_WIDTH = 2
 
+# SpectrumParams of csrc/include/lucid_fast/spectrum.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 SPECTRUM_PARAMS_DTYPE = np.dtype([("b", np.int32), ("c", np.int32), ("h", np.int32), ("w", np.int32),
                                   ("wf", np.int32), ("wp", np.int32), ("decay_power", np.float32),
                                   ("out_scale", np.float32)])

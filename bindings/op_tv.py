@@ -1,8 +1,14 @@
-"""Total variation (value and gradient): validation and CPU/GPU dispatch for csrc/include/lucid_fast/tv.h."""
+"""Total variation (value and gradient): validation and CPU/GPU dispatch for csrc/include/lucid_fast/tv.h.
+
+Imported as ``lucid_fast._bindings.op_tv`` (source: bindings/op_tv.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import numpy as np
 
 from . import checks
 
+# TvParams of csrc/include/lucid_fast/tv.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 TV_PARAMS_DTYPE = np.dtype([("b", np.int32), ("h", np.int32), ("w", np.int32), ("c", np.int32),
                             ("weight", np.float32), ("accumulate", np.int32)])
 

@@ -1,9 +1,14 @@
-"""Bilinear upsampling (lowres tensors): validation and CPU/GPU dispatch for csrc/include/lucid_fast/upsample.h."""
+"""Bilinear upsampling (lowres tensors): validation and CPU/GPU dispatch for csrc/include/lucid_fast/upsample.h.
+
+Imported as ``lucid_fast._bindings.op_upsample`` (source: bindings/op_upsample.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import numpy as np
 
 from . import checks
-from .op_warp import check_hw
 
+# UpsampleParams of csrc/include/lucid_fast/upsample.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 UPSAMPLE_PARAMS_DTYPE = np.dtype([("n", np.int32), ("ho", np.int32), ("wo", np.int32), ("c", np.int32),
                                   ("n_low", np.int32), ("h_low", np.int32), ("w_low", np.int32),
                                   ("c_low", np.int32), ("scale_y", np.float32), ("scale_x", np.float32)])
@@ -92,7 +97,7 @@ def upsample_bilinear(x_low, out_hw, batch=None, channels=None):
     xp_name = checks.backend_of(op, x_low=x_low)
     checks.check_nhwc(op, "x_low", x_low)
     n_low, h_low, w_low, c_low = x_low.shape
-    ho, wo = check_hw(op, "out_hw", out_hw)
+    ho, wo = checks.check_hw(op, "out_hw", out_hw)
     n = _broadcast_size(op, "batch", batch, n_low, "batch")
     c = _broadcast_size(op, "channels", channels, c_low, "channel count")
     return _run("fwd", xp_name, x_low, (n, ho, wo, c), (n_low, h_low, w_low, c_low))
@@ -121,7 +126,7 @@ def upsample_bilinear_adjoint(grad_out, low_hw, low_batch=None, low_channels=Non
     xp_name = checks.backend_of(op, grad_out=grad_out)
     checks.check_nhwc(op, "grad_out", grad_out)
     n, ho, wo, c = grad_out.shape
-    h_low, w_low = check_hw(op, "low_hw", low_hw)
+    h_low, w_low = checks.check_hw(op, "low_hw", low_hw)
     n_low = _low_size(op, "low_batch", low_batch, n)
     c_low = _low_size(op, "low_channels", low_channels, c)
     return _run("adj", xp_name, grad_out, (n, ho, wo, c), (n_low, h_low, w_low, c_low))

@@ -1,8 +1,14 @@
-"""Affine bilinear warp: validation and CPU/GPU dispatch for csrc/include/lucid_fast/warp.h."""
+"""Affine bilinear warp: validation and CPU/GPU dispatch for csrc/include/lucid_fast/warp.h.
+
+Imported as ``lucid_fast._bindings.op_warp`` (source: bindings/op_warp.py), public through lucid_fast.ops.
+The op's other files (header, CPU and CUDA drivers, binding, tests): bindings/README.md.
+"""
 import numpy as np
 
 from . import checks
 
+# WarpParams of csrc/include/lucid_fast/warp.h, the record CuPy passes to the kernels by value; checked field
+# by field against the compiled struct (names, offsets, sizes, types): tests/ops/test_param_layouts.py.
 WARP_PARAMS_DTYPE = np.dtype([("n", np.int32), ("h", np.int32), ("w", np.int32), ("c", np.int32),
                               ("ho", np.int32), ("wo", np.int32), ("pad_mode", np.int32),
                               ("fill_per_channel", np.int32), ("fill", np.float32, (4,))])
@@ -14,13 +20,6 @@ MAX_FILL_CHANNELS = 4  # WarpParams.fill holds this many per-channel fill values
 # Edge convention (pixel k centred at k + 0.5) <-> index convention (pixel k at k): x_edge = x_index + 0.5.
 _EDGE_FROM_INDEX = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
 _INDEX_FROM_EDGE = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
-
-
-def check_hw(op, name, hw):
-    """A (height, width) pair of positive ints, returned as a tuple of Python ints."""
-    if not isinstance(hw, (tuple, list)) or len(hw) != 2:
-        raise ValueError(f"{op}: {name} must be a (height, width) pair of positive integers, got {hw!r}")
-    return tuple(checks.check_positive_int(op, f"{name}[{k}]", v) for k, v in enumerate(hw))
 
 
 def _check_pad_mode(op, pad_mode):
@@ -106,7 +105,7 @@ def affine_warp(images, matrices, out_hw=None, pad_mode="constant", fill_value=0
     xp_name = checks.backend_of(op, images=images)
     checks.check_nhwc(op, "images", images)
     n, h, w, c = images.shape
-    ho, wo = (h, w) if out_hw is None else check_hw(op, "out_hw", out_hw)
+    ho, wo = (h, w) if out_hw is None else checks.check_hw(op, "out_hw", out_hw)
     mode = _check_pad_mode(op, pad_mode)
     fill, per_channel = _fill_values(op, fill_value, c)
     mats_np = _index_matrices(op, matrices, n)
@@ -157,7 +156,7 @@ def affine_warp_adjoint(grad_out, matrices, in_hw, pad_mode="constant"):
     xp_name = checks.backend_of(op, grad_out=grad_out)
     checks.check_nhwc(op, "grad_out", grad_out)
     n, ho, wo, c = grad_out.shape
-    h, w = check_hw(op, "in_hw", in_hw)
+    h, w = checks.check_hw(op, "in_hw", in_hw)
     mode = _check_pad_mode(op, pad_mode)
     mats_np = _index_matrices(op, matrices, n)
     if xp_name == "numpy":

@@ -1,14 +1,21 @@
+# bindings/sample.pxi — the CPU entry points of the sample op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/sample_cpu.h over csrc/include/lucid_fast/sample.h; called by
+# bindings/op_sample.py (lucid_fast._bindings.op_sample, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "sample_cpu.h" nogil:
+    # SampleParams of lucid_fast/sample.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct SampleParams:
         int n, uv_n
         int th, tw, c
         int npix
     void sample_fwd_cpu(const SampleParams& p, const float* tex, const float* uv, float* out)
     void sample_adj_cpu(const SampleParams& p, const float* grad_out, const float* uv, float* grad_tex)
+    LfLayout sample_params_layout_cpu()
 
 
-def sizeof_sample_params():
-    return sizeof(SampleParams)
+def sample_params_layout():
+    """SampleParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(sample_params_layout_cpu())
 
 
 cdef SampleParams _sample_params(const float[:, :, :, ::1] tex, const float[:, :, ::1] uv):

@@ -1,4 +1,9 @@
+# bindings/spectrum.pxi — the CPU entry points of the spectrum op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/spectrum_cpu.h over csrc/include/lucid_fast/spectrum.h; called by
+# bindings/op_spectrum.py (lucid_fast._bindings.op_spectrum, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "spectrum_cpu.h" nogil:
+    # SpectrumParams of lucid_fast/spectrum.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct SpectrumParams:
         int b, c, h, w, wf, wp
         float decay_power
@@ -7,10 +12,12 @@ cdef extern from "spectrum_cpu.h" nogil:
     void spectrum_scale_adj_cpu(const SpectrumParams& p, const float* grad_z, float* grad_spectrum)
     void spectrum_layout_fwd_cpu(const SpectrumParams& p, const float* planar, float* image)
     void spectrum_layout_adj_cpu(const SpectrumParams& p, const float* grad_image, float* grad_planar)
+    LfLayout spectrum_params_layout_cpu()
 
 
-def sizeof_spectrum_params():
-    return sizeof(SpectrumParams)
+def spectrum_params_layout():
+    """SpectrumParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(spectrum_params_layout_cpu())
 
 
 cdef SpectrumParams _spectrum_params(int b, int c, int h, int w, int wf, float decay_power, float out_scale):

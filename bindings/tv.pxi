@@ -1,13 +1,20 @@
+# bindings/tv.pxi — the CPU entry points of the tv op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/tv_cpu.h over csrc/include/lucid_fast/tv.h; called by
+# bindings/op_tv.py (lucid_fast._bindings.op_tv, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "tv_cpu.h" nogil:
+    # TvParams of lucid_fast/tv.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct TvParams:
         int b, h, w, c
         float weight
         int accumulate
     double tv_value_grad_cpu(const TvParams& p, const float* x, float* grad_out)
+    LfLayout tv_params_layout_cpu()
 
 
-def sizeof_tv_params():
-    return sizeof(TvParams)
+def tv_params_layout():
+    """TvParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(tv_params_layout_cpu())
 
 
 def tv_value_grad(const float[:, :, :, ::1] x, float[:, :, :, ::1] grad_out, float weight, bint accumulate):

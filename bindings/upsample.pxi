@@ -1,14 +1,21 @@
+# bindings/upsample.pxi — the CPU entry points of the upsample op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/upsample_cpu.h over csrc/include/lucid_fast/upsample.h; called by
+# bindings/op_upsample.py (lucid_fast._bindings.op_upsample, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "upsample_cpu.h" nogil:
+    # UpsampleParams of lucid_fast/upsample.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct UpsampleParams:
         int n, ho, wo, c
         int n_low, h_low, w_low, c_low
         float scale_y, scale_x
     void upsample_fwd_cpu(const UpsampleParams& p, const float* x_low, float* y)
     void upsample_adj_cpu(const UpsampleParams& p, const float* grad_y, float* grad_low)
+    LfLayout upsample_params_layout_cpu()
 
 
-def sizeof_upsample_params():
-    return sizeof(UpsampleParams)
+def upsample_params_layout():
+    """UpsampleParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(upsample_params_layout_cpu())
 
 
 cdef UpsampleParams _upsample_params(const float[:, :, :, ::1] low, const float[:, :, :, ::1] high,

@@ -1,4 +1,9 @@
+# bindings/warp.pxi — the CPU entry points of the warp op, part of the extension lucid_fast._bindings._cpu
+# (included by bindings/cpu_ops.pxi). Binds csrc/cpu/warp_cpu.h over csrc/include/lucid_fast/warp.h; called by
+# bindings/op_warp.py (lucid_fast._bindings.op_warp, public as lucid_fast.ops). Op map: bindings/README.md.
+
 cdef extern from "warp_cpu.h" nogil:
+    # WarpParams of lucid_fast/warp.h, field for field (checked: tests/ops/test_param_layouts.py)
     ctypedef struct WarpParams:
         int n, h, w, c
         int ho, wo
@@ -7,10 +12,12 @@ cdef extern from "warp_cpu.h" nogil:
         float fill[4]
     void warp_fwd_cpu(const WarpParams& p, const float* mats, const float* x, float* y)
     void warp_adj_cpu(const WarpParams& p, const float* mats, const float* grad_y, float* grad_x)
+    LfLayout warp_params_layout_cpu()
 
 
-def sizeof_warp_params():
-    return sizeof(WarpParams)
+def warp_params_layout():
+    """WarpParams as the C++ compiler lays it out (see bindings/param_layout.pxi)."""
+    return _layout_dict(warp_params_layout_cpu())
 
 
 cdef WarpParams _warp_params(Py_ssize_t n, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t ho,

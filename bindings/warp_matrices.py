@@ -17,6 +17,8 @@ Differences from Lucid's chain of separate TF ops (lucid/optvis/transform.py):
     - Scaling uses half-pixel centres (TF2 ``tf.image.resize``); Lucid's TF1 ``resize_bilinear`` did not,
       which shifted the scaled image by up to half a pixel.
     - Angles convert with pi, where Lucid used 3.14 (0.05% smaller angles).
+
+Imported as ``lucid_fast._bindings.warp_matrices`` (source: bindings/warp_matrices.py), public through lucid_fast.ops.
 """
 import math
 

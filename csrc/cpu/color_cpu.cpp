@@ -90,3 +90,12 @@ void color_adj_cpu(const ColorParams& p, const float* x, const float* grad_y, fl
         }
     }
 }
+
+// ColorParams, field by field, for the checks of its Python mirrors (lf_param_layout.h).
+LfLayout color_params_layout_cpu() {
+    using S = ColorParams;
+    static constexpr LfField fields[] = {LF_FIELD(S, c), LF_FIELD(S, decorrelate), LF_FIELD(S, sigmoid),
+                                         LF_FIELD(S, matrix), LF_FIELD(S, offset)};
+    static_assert(lf_fields_tile(fields, sizeof(S)), "ColorParams: list every field, in declaration order");
+    return lf_layout("ColorParams", sizeof(S), fields);
+}

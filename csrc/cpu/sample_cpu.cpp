@@ -2,9 +2,9 @@
 // UV pairs of one item are the parallel unit; the channel count is dispatched to a compile-time C for 1, 3, 4.
 #include "lucid_fast/sample.h"
 #include "sample_cpu.h"
-#include "warp_cpu.h"  // warp_cpu_scatter_rows
+#include "lf_scatter_rows.h"
 
-// UV pairs per scheduling block (a "row" for warp_cpu_scatter_rows): large enough to amortize the loop set-up,
+// UV pairs per scheduling block (a "row" for lf_scatter_rows_cpu): large enough to amortize the loop set-up,
 // small enough that a frame splits evenly over the threads.
 #define SAMPLE_CPU_BLOCK 1024
 
@@ -33,20 +33,20 @@ void sample_fwd_cpu(const SampleParams& p, const float* tex, const float* uv, fl
     }
 }
 
-// Item b's pixels scatter into texture item b only: per-item scheduling applies (warp_cpu_scatter_rows); one item
+// Item b's pixels scatter into texture item b only: per-item scheduling applies (lf_scatter_rows_cpu); one item
 // (the usual single texture) takes private per-thread buffers instead of atomics.
 template <int C>
 static void sample_adj_blocks(const SampleParams& p, const float* grad_out, const float* uv, float* grad_tex) {
     const lf_idx item = (lf_idx)p.th * p.tw * p.c;
-    warp_cpu_scatter_rows(grad_tex, item * p.n, p.n, sample_blocks(p), true, item,
-                          [&](float* dst, lf_idx b, int blk) {
-                              const float* g_b = grad_out + b * p.npix * p.c;
-                              const float* uv_b = sample_uv_item(p, uv, b);
-                              float* dst_b = dst + b * item;
-                              const lf_idx end = lf_min((lf_idx)(blk + 1) * SAMPLE_CPU_BLOCK, p.npix);
-                              for (lf_idx i = (lf_idx)blk * SAMPLE_CPU_BLOCK; i < end; ++i)
-                                  sample_adj_elem<false, C>(p, g_b, uv_b, dst_b, i);
-                          });
+    lf_scatter_rows_cpu(grad_tex, item * p.n, p.n, sample_blocks(p), true, item,
+                        [&](float* dst, lf_idx b, int blk) {
+                            const float* g_b = grad_out + b * p.npix * p.c;
+                            const float* uv_b = sample_uv_item(p, uv, b);
+                            float* dst_b = dst + b * item;
+                            const lf_idx end = lf_min((lf_idx)(blk + 1) * SAMPLE_CPU_BLOCK, p.npix);
+                            for (lf_idx i = (lf_idx)blk * SAMPLE_CPU_BLOCK; i < end; ++i)
+                                sample_adj_elem<false, C>(p, g_b, uv_b, dst_b, i);
+                        });
 }
 
 void sample_adj_cpu(const SampleParams& p, const float* grad_out, const float* uv, float* grad_tex) {
@@ -56,4 +56,13 @@ void sample_adj_cpu(const SampleParams& p, const float* grad_out, const float* u
         case 4: return sample_adj_blocks<4>(p, grad_out, uv, grad_tex);
         default: return sample_adj_blocks<0>(p, grad_out, uv, grad_tex);
     }
+}
+
+// SampleParams, field by field, for the checks of its Python mirrors (lf_param_layout.h).
+LfLayout sample_params_layout_cpu() {
+    using S = SampleParams;
+    static constexpr LfField fields[] = {LF_FIELD(S, n), LF_FIELD(S, uv_n), LF_FIELD(S, th), LF_FIELD(S, tw),
+                                         LF_FIELD(S, c), LF_FIELD(S, npix)};
+    static_assert(lf_fields_tile(fields, sizeof(S)), "SampleParams: list every field, in declaration order");
+    return lf_layout("SampleParams", sizeof(S), fields);
 }

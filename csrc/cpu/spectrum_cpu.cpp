@@ -27,3 +27,13 @@ void spectrum_layout_adj_cpu(const SpectrumParams& p, const float* grad_image, f
     for (lf_idx row = 0; row < rows; ++row)
         for (lf_idx x = 0; x < p.wp; ++x) spectrum_layout_adj_elem(p, grad_image, grad_planar, row, x);
 }
+
+// SpectrumParams, field by field, for the checks of its Python mirrors (lf_param_layout.h).
+LfLayout spectrum_params_layout_cpu() {
+    using S = SpectrumParams;
+    static constexpr LfField fields[] = {LF_FIELD(S, b), LF_FIELD(S, c), LF_FIELD(S, h), LF_FIELD(S, w),
+                                         LF_FIELD(S, wf), LF_FIELD(S, wp), LF_FIELD(S, decay_power),
+                                         LF_FIELD(S, out_scale)};
+    static_assert(lf_fields_tile(fields, sizeof(S)), "SpectrumParams: list every field, in declaration order");
+    return lf_layout("SpectrumParams", sizeof(S), fields);
+}

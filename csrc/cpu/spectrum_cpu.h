@@ -1,5 +1,6 @@
 // Host prototypes of the CPU drivers for spectrum.h.
 #pragma once
+#include "lf_param_layout.h"
 #include "lucid_fast/spectrum.h"
 
 // spectrum (2, b, c, h, wf) planar -> z (b, c, h, wf) interleaved complex64 (2 floats per entry).
@@ -10,3 +11,7 @@ void spectrum_scale_adj_cpu(const SpectrumParams& p, const float* grad_z, float*
 void spectrum_layout_fwd_cpu(const SpectrumParams& p, const float* planar, float* image);
 // grad_image (b, h, w, c) -> grad_planar (b, c, h, wp), zero in the cropped column.
 void spectrum_layout_adj_cpu(const SpectrumParams& p, const float* grad_image, float* grad_planar);
+
+// SpectrumParams as this compiler lays it out (lf_param_layout.h): the reference for bindings/spectrum.pxi and
+// SPECTRUM_PARAMS_DTYPE in bindings/op_spectrum.py.
+LfLayout spectrum_params_layout_cpu();

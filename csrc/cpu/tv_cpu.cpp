@@ -14,3 +14,12 @@ double tv_value_grad_cpu(const TvParams& p, const float* x, float* grad_out) {
     }
     return acc;
 }
+
+// TvParams, field by field, for the checks of its Python mirrors (lf_param_layout.h).
+LfLayout tv_params_layout_cpu() {
+    using S = TvParams;
+    static constexpr LfField fields[] = {LF_FIELD(S, b), LF_FIELD(S, h), LF_FIELD(S, w), LF_FIELD(S, c),
+                                         LF_FIELD(S, weight), LF_FIELD(S, accumulate)};
+    static_assert(lf_fields_tile(fields, sizeof(S)), "TvParams: list every field, in declaration order");
+    return lf_layout("TvParams", sizeof(S), fields);
+}

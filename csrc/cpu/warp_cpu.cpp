@@ -2,6 +2,7 @@
 // unit with an inner column loop; the channel count is dispatched to a compile-time C for 1, 3 and 4.
 #include "lucid_fast/warp.h"
 #include "warp_cpu.h"
+#include "lf_scatter_rows.h"
 
 template <int C>
 static void warp_fwd_rows(const WarpParams& p, const float* mats, const float* x, float* y) {
@@ -22,11 +23,11 @@ void warp_fwd_cpu(const WarpParams& p, const float* mats, const float* x, float*
     }
 }
 
-// Item b's output rows scatter into input item b only: per-item scheduling applies (warp_cpu_scatter_rows).
+// Item b's output rows scatter into input item b only: per-item scheduling applies (lf_scatter_rows_cpu).
 template <int C>
 static void warp_adj_rows(const WarpParams& p, const float* mats, const float* grad_y, float* grad_x) {
     const lf_idx item = (lf_idx)p.h * p.w * p.c;
-    warp_cpu_scatter_rows(grad_x, item * p.n, p.n, p.ho, true, item, [&](float* dst, lf_idx b, int i) {
+    lf_scatter_rows_cpu(grad_x, item * p.n, p.n, p.ho, true, item, [&](float* dst, lf_idx b, int i) {
         const WarpRow r = warp_row(p, mats, b, i);
         for (int j = 0; j < p.wo; ++j) warp_adj_elem<false, C>(p, r, grad_y, dst, j);
     });
@@ -39,4 +40,14 @@ void warp_adj_cpu(const WarpParams& p, const float* mats, const float* grad_y, f
         case 4: return warp_adj_rows<4>(p, mats, grad_y, grad_x);
         default: return warp_adj_rows<0>(p, mats, grad_y, grad_x);
     }
+}
+
+// WarpParams, field by field, for the checks of its Python mirrors (lf_param_layout.h).
+LfLayout warp_params_layout_cpu() {
+    using S = WarpParams;
+    static constexpr LfField fields[] = {LF_FIELD(S, n), LF_FIELD(S, h), LF_FIELD(S, w), LF_FIELD(S, c),
+                                         LF_FIELD(S, ho), LF_FIELD(S, wo), LF_FIELD(S, pad_mode),
+                                         LF_FIELD(S, fill_per_channel), LF_FIELD(S, fill)};
+    static_assert(lf_fields_tile(fields, sizeof(S)), "WarpParams: list every field, in declaration order");
+    return lf_layout("WarpParams", sizeof(S), fields);
 }

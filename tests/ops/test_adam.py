@@ -68,12 +68,6 @@ def test_adam_first_step_moves_by_learning_rate(rng):
     np.testing.assert_allclose(param_np, expected, rtol=1e-5)
 
 
-def test_adam_params_layout():
-    from lucid_fast._bindings import _cpu, op_adam
-
-    assert op_adam.ADAM_PARAMS_DTYPE.itemsize == _cpu.sizeof_adam_params()
-
-
 def _arrays(shape=(2, 3)):
     return [np.zeros(shape, np.float32) for _ in range(4)]
 

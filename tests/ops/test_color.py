@@ -21,12 +21,6 @@ def test_color_constants_are_lucids():
     assert np.isclose(np.linalg.norm(COLOR_CORRELATION_NORMALIZED, axis=0).max(), 1.0)
 
 
-def test_color_params_layout():
-    from lucid_fast._bindings import _cpu, op_color
-
-    assert op_color.COLOR_PARAMS_DTYPE.itemsize == _cpu.sizeof_color_params()
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("decorrelate, sigmoid", MODES)
 def test_color_fwd_matches_tf(shape, decorrelate, sigmoid, rng):

@@ -7,8 +7,7 @@ import tensorflow as tf
 
 from adjoint import assert_close, dot_product_test, finite_difference_test
 from lucid_fast import ops
-from lucid_fast._bindings import _cpu, op_sample
-from lucid_fast.bench_sample import tf_sample_bilinear as bench_tf_sample_bilinear
+from lucid_fast.bench.sample import tf_sample_bilinear as bench_tf_sample_bilinear
 from tf_reference import sample_bilinear_reference as tf_sample_bilinear
 
 # (texture shape, uv shape): unbatched textures with any UV layout, batched ones with per-item or shared UVs
@@ -149,10 +148,6 @@ def test_benchmark_baseline_is_the_reference(rng):
     uv = _uv(rng, (20, 2))
     np.testing.assert_allclose(bench_tf_sample_bilinear(tf.constant(tex), tf.constant(uv)).numpy(),
                                tf_sample_bilinear(tf.constant(tex), tf.constant(uv)).numpy(), atol=1e-6)
-
-
-def test_sample_params_layout():
-    assert op_sample.SAMPLE_PARAMS_DTYPE.itemsize == _cpu.sizeof_sample_params()
 
 
 TEX = np.zeros((4, 4, 3), np.float32)

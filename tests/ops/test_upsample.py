@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from adjoint import assert_close, dot_product_test
 from lucid_fast import ops
-from lucid_fast._bindings import _cpu, op_upsample
 from tf_reference import upsample_reference_t
 
 # (low shape (Nl, h, w, Cl), out (H, W), batch N or None, channels C or None)
@@ -70,10 +69,6 @@ def test_upsample_grad_matches_tf(low_shape, out_hw, batch, channels, rng):
 def test_upsample_adjoint_defaults_keep_batch_and_channels(rng):
     g_np = rng.normal(size=(2, 8, 6, 3)).astype(np.float32)
     assert ops.upsample_bilinear_adjoint(g_np, (4, 3)).shape == (2, 4, 3, 3)
-
-
-def test_upsample_params_layout():
-    assert op_upsample.UPSAMPLE_PARAMS_DTYPE.itemsize == _cpu.sizeof_upsample_params()
 
 
 X = np.zeros((2, 4, 4, 3), np.float32)

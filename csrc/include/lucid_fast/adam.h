@@ -7,6 +7,11 @@
 //
 // alpha depends only on the step t and is computed once on the host (bindings/op_adam.py). An optimizer
 // step has no adjoint, so there is no adam_adj_elem.
+//
+// The op's files: this header, csrc/cpu/adam_cpu.{h,cpp}, csrc/cuda/adam.cu, bindings/adam.pxi and
+// bindings/op_adam.py (imported as lucid_fast._bindings.op_adam); with its tests: bindings/README.md.
+// AdamParams is mirrored in Python (bindings/adam.pxi, ADAM_PARAMS_DTYPE in bindings/op_adam.py) and checked
+// field by field against this definition (csrc/cpu/lf_param_layout.h): 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 

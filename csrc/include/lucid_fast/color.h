@@ -12,6 +12,11 @@
 // The clip's gradient is Lucid's custom one, straight-through (derivative 1 even where clipped) except that
 // it is zero where |u| >= 1 and the step would push u further out. The adjoint receives the gradient of the
 // MAXIMIZED objective, so "further out" means u * grad_y > 0.
+//
+// The op's files: this header, csrc/cpu/color_cpu.{h,cpp}, csrc/cuda/color.cu, bindings/color.pxi and
+// bindings/op_color.py (imported as lucid_fast._bindings.op_color); with its tests: bindings/README.md.
+// ColorParams is mirrored in Python (bindings/color.pxi, COLOR_PARAMS_DTYPE in bindings/op_color.py) and checked
+// field by field against this definition (csrc/cpu/lf_param_layout.h): 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 

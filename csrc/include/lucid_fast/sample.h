@@ -13,6 +13,11 @@
 // sample_fwd_elem (gather) and sample_adj_elem (scatter), so the two are exact transposes by construction.
 // As in warp.h the channel count is a template argument C (0: p.c at run time) and the adjoint takes its add
 // policy kAtomic; the CUDA kernels use the flat-index *_pix forms at the end.
+//
+// The op's files: this header, csrc/cpu/sample_cpu.{h,cpp}, csrc/cuda/sample.cu, bindings/sample.pxi and
+// bindings/op_sample.py (imported as lucid_fast._bindings.op_sample); with its tests: bindings/README.md.
+// SampleParams is mirrored in Python (bindings/sample.pxi, SAMPLE_PARAMS_DTYPE in bindings/op_sample.py) and checked
+// field by field against this definition (csrc/cpu/lf_param_layout.h): 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 

@@ -17,6 +17,12 @@
 // Unlike the per-element ops, these element functions take two indices (a row and a column). The CPU
 // drivers loop over them directly (no integer division in the inner loop, which dominated the cost at
 // 224 px), the CUDA kernels split one flat grid-stride index.
+//
+// The op's files: this header, csrc/cpu/spectrum_cpu.{h,cpp}, csrc/cuda/spectrum.cu, bindings/spectrum.pxi and
+// bindings/op_spectrum.py (imported as lucid_fast._bindings.op_spectrum); with its tests: bindings/README.md.
+// SpectrumParams is mirrored in Python (bindings/spectrum.pxi, SPECTRUM_PARAMS_DTYPE in
+// bindings/op_spectrum.py) and checked field by field against this definition (csrc/cpu/lf_param_layout.h):
+// 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 

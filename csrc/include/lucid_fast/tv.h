@@ -6,6 +6,11 @@
 //
 // Elements are addressed by (row, y, k): row = b*h + y indexes an image row, y is its height index and k in
 // [0, w*c) the element within it, so CPU drivers loop without integer division (CUDA kernels split their index).
+//
+// The op's files: this header, csrc/cpu/tv_cpu.{h,cpp}, csrc/cuda/tv.cu, bindings/tv.pxi and
+// bindings/op_tv.py (imported as lucid_fast._bindings.op_tv); with its tests: bindings/README.md.
+// TvParams is mirrored in Python (bindings/tv.pxi, TV_PARAMS_DTYPE in bindings/op_tv.py) and checked
+// field by field against this definition (csrc/cpu/lf_param_layout.h): 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 

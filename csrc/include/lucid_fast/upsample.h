@@ -11,6 +11,12 @@
 // element functions take an output row set up once by upsample_row(b, i) and a column j, a compile-time
 // channel count C (0: p.c at run time) and, for the adjoint, the add policy kAtomic; the CUDA kernels use the
 // flat-index *_pix wrappers at the end.
+//
+// The op's files: this header, csrc/cpu/upsample_cpu.{h,cpp}, csrc/cuda/upsample.cu, bindings/upsample.pxi and
+// bindings/op_upsample.py (imported as lucid_fast._bindings.op_upsample); with its tests: bindings/README.md.
+// UpsampleParams is mirrored in Python (bindings/upsample.pxi, UPSAMPLE_PARAMS_DTYPE in
+// bindings/op_upsample.py) and checked field by field against this definition (csrc/cpu/lf_param_layout.h):
+// 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 #include "lucid_fast/warp.h"

@@ -22,6 +22,11 @@
 // 1, 3, 4; C = 0: p.c at run time), and the adjoint takes its add policy as a template argument (kAtomic:
 // lf_atomic_add for destinations shared between threads; plain adds where the driver gives each thread its
 // own destination).
+//
+// The op's files: this header, csrc/cpu/warp_cpu.{h,cpp}, csrc/cuda/warp.cu, bindings/warp.pxi and
+// bindings/op_warp.py (imported as lucid_fast._bindings.op_warp); with its tests: bindings/README.md.
+// WarpParams is mirrored in Python (bindings/warp.pxi, WARP_PARAMS_DTYPE in bindings/op_warp.py) and checked
+// field by field against this definition (csrc/cpu/lf_param_layout.h): 4-byte int and float fields only.
 #pragma once
 #include "lucid_fast/lf_defs.h"
 
