@@ -7,7 +7,7 @@ import pytest
 
 def test_attribution_benchmark_prints_ratios():
     pytest.importorskip("skimage", reason="scikit-image is a test dependency")
-    from lucid_fast.bench_attribution import bench_attribution
+    from lucid_fast.bench.attribution import bench_attribution
 
     out = io.StringIO()
     rows = bench_attribution(["fer-s2s"], reps=1, out=out)
@@ -23,7 +23,7 @@ def test_loop_baseline_is_lucids_left_sum():
     import tensorflow as tf
 
     from lucid_fast import attribution, modelzoo
-    from lucid_fast.bench_attribution import _image, loop_path
+    from lucid_fast.bench.attribution import _image, loop_path
 
     fer = modelzoo.load("fer_emotion")
     face = _image("fer_emotion", 64)

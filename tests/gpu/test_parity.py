@@ -118,13 +118,13 @@ def test_adam_parity(cp, rng):
 
 def test_full_image_side_step_parity(cp, rng):
     """fft -> colour -> warp -> adjoints -> TV -> Adam, chained, on both devices."""
-    from lucid_fast import bench
+    from lucid_fast.bench import kernels
 
     b, s = 2, 40
-    total_m, out_hw = bench._chain_params(rng, s, s)
+    total_m, out_hw = kernels.chain_params(rng, s, s)
     cot = rng.normal(size=(b,) + tuple(out_hw) + (3,)).astype(np.float32)
-    cpu = bench._native_image_side(b, s, s, 3, total_m, out_hw, 1e-3)
-    gpu = bench._native_image_side(b, s, s, 3, total_m, out_hw, 1e-3, xp=cp)
+    cpu = kernels.native_image_side(b, s, s, 3, total_m, out_hw, 1e-3)
+    gpu = kernels.native_image_side(b, s, s, 3, total_m, out_hw, 1e-3, xp=cp)
     cot_al = ops.empty_aligned(cot.shape)
     cot_al[...] = cot
     for _ in range(3):

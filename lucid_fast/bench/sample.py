@@ -1,11 +1,15 @@
 """The texture-sampling benchmark of ``python -m lucid_fast.bench kernels`` (and ``... bench sample``):
 ``ops.sample_bilinear`` forward + adjoint against Lucid's gather-based TF version, in the same process.
 
+    python -m lucid_fast.bench sample [--tex 1024] [--frame 512] [--reps 20]
+
 Lucid sampled a mesh texture with ``optvis.param.spatial.bilinearly_sampled_image``: four ``tf.gather_nd`` taps
 and their weights, differentiated by TF's autodiff (a scatter of each tap into a dense texture-sized gradient).
 :func:`tf_sample_bilinear` is that computation written for TF2 (it is also the tests' reference).
 """
 import numpy as np
+
+from lucid_fast.bench.harness import cpu_build, interleaved_median_ms
 
 
 def tf_sample_bilinear(texture_t, uv_t):
@@ -50,7 +54,7 @@ def bench_sample(tex_size=1024, frame=512, channels=3, reps=20, out=None):
 
     import tensorflow as tf
 
-    from lucid_fast import bench, ops
+    from lucid_fast import ops
 
     out = out or sys.stdout
     rng = np.random.default_rng(0)
@@ -72,9 +76,19 @@ def bench_sample(tex_size=1024, frame=512, channels=3, reps=20, out=None):
         ops.sample_bilinear(tex, uv)
         return ops.sample_bilinear_adjoint(cot, uv, (tex_size, tex_size))
 
-    t_native, t_tf = bench._interleaved_median_ms([native_step, lambda: tf_step().numpy()], reps, block=5)
+    t_native, t_tf = interleaved_median_ms([native_step, lambda: tf_step().numpy()], reps, block=5)
     print(f"# sample_bilinear fwd + adjoint: {tex_size}x{tex_size}x{channels} texture, {frame}x{frame} view "
-          f"({alpha.mean():.0%} covered), median of {reps}, {bench._cpu_build()}", file=out)
+          f"({alpha.mean():.0%} covered), median of {reps}, {cpu_build()}", file=out)
     print(f"{'op':>16} {'lucid_fast ms':>14} {'TF ms':>9} {'speedup':>8}", file=out)
     print(f"{'sample_bilinear':>16} {t_native:>14.2f} {t_tf:>9.2f} {t_tf / t_native:>7.2f}x", file=out, flush=True)
     return t_native, t_tf
+
+
+def add_arguments(p):
+    p.add_argument("--tex", type=int, default=1024)
+    p.add_argument("--frame", type=int, default=512)
+    p.add_argument("--reps", type=int, default=20)
+
+
+def run(args):
+    bench_sample(args.tex, args.frame, reps=args.reps)

@@ -10,7 +10,7 @@ The three ways, on the same channels of the same layer, at the same size and (wi
 
 (a) Lucid's way: one ``render_vis`` per channel, one after another - a user's loop over the original Lucid 0.3.10
     (``lucid.optvis.render.render_vis(model, "layer:c", param_f=lambda: param.image(size), thresholds=(steps-1,))``)
-    on ``vgg16_hed``'s weights frozen to a GraphDef (``lucid_fast.bench_lucid``). Where the original Lucid or that
+    on ``vgg16_hed``'s weights frozen to a GraphDef (``lucid_fast.bench.lucid``). Where the original Lucid or that
     harness is not installed, the same loop over lucid_fast's own ``render_vis`` stands in, and the table says so.
 (b) ours, one process: ``lucid_fast.gallery.run(..., batch=K)``: K channels per optimization, the layer's own
     convolution sliced to the unit's channels.
@@ -27,12 +27,11 @@ ratios mean anything, and those only roughly: the load average is printed with t
 Lucid's defaults for ``--lucid-steps`` steps (default ``--steps``; Lucid's render_vis default is 512:
 ``--preset fast --lucid-steps 512``). So that the table is about quality too, every way saves each channel's
 final image (as the uint8 picture it publishes, back in [0, 1]; outside the timed span), and after the rounds
-each is evaluated the same way (``bench_lucid._evaluate``: the channel's mean activation at the layer on the
-untransformed image, on lucid_fast's model); the table prints each way's median over channels of its objective
-/ Lucid's way's on the same channel.
+each is evaluated the same way (``lucid_fast.bench.lucid``'s ``_evaluate`` worker: the channel's mean activation
+at the layer on the untransformed image, on lucid_fast's model); the table prints each way's median over
+channels of its objective / Lucid's way's on the same channel.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -40,16 +39,11 @@ import sys
 import tempfile
 import time
 
-from lucid_fast import _lucid_compat
-from lucid_fast.bench_lucid import _load_average
-from lucid_fast.bench_lucid import _worker_env as _env
+from lucid_fast.bench import lucid_compat
+from lucid_fast.bench.harness import load_average, read_report, read_reports, report, worker_env
 
+MODULE = "lucid_fast.bench.gallery"  # this module, run by ``python -m`` in each worker process
 MARK = "@@gallery-bench "
-
-
-def _report(**kw):
-    sys.stdout.write(MARK + json.dumps(kw) + "\n")
-    sys.stdout.flush()
 
 
 def original_lucid_available():
@@ -57,7 +51,7 @@ def original_lucid_available():
     import importlib.util
 
     if importlib.util.find_spec("lucid") is None:
-        return False, f"the original Lucid is not installed ({_lucid_compat.INSTALL_HINT})"
+        return False, f"the original Lucid is not installed ({lucid_compat.INSTALL_HINT})"
     return True, ""
 
 
@@ -69,18 +63,18 @@ class _LucidWay:
     """Lucid's way: the original Lucid's render_vis, once per channel."""
 
     def __init__(self, a):
-        from lucid_fast import _lucid_compat, bench_lucid
+        from lucid_fast.bench import lucid as vs_lucid
 
-        _lucid_compat.import_lucid()
+        lucid_compat.import_lucid()
         from lucid.optvis import param, render
 
-        self.a, self.param, self.render, self.bench_lucid = a, param, render, bench_lucid
+        self.a, self.param, self.render, self.vs_lucid = a, param, render, vs_lucid
 
     def block(self, channels):
         a = self.a
         self.finals = {}
         for c in channels:
-            model = self.bench_lucid._lucid_model(a.frozen)  # a user's loop: render_vis builds its graph each call
+            model = self.vs_lucid.lucid_model(a.frozen)  # a user's loop: render_vis builds its graph each call
             images = self.render.render_vis(model, f"{a.layer}:{c}", param_f=lambda: self.param.image(a.size),
                                             thresholds=(a.steps - 1,), verbose=False)
             self.finals[c] = images[-1]
@@ -196,7 +190,7 @@ def _worker_main(argv):
     import tensorflow  # noqa: F401  (imported in every way before its start-up ends)
 
     way = {"lucid": _LucidWay, "lucid_fast_loop": _LucidFastLoopWay, "gallery": _GalleryWay}[a.way](a)
-    _report(event="ready", t=time.time())
+    report(MARK, event="ready", t=time.time())
     for line in sys.stdin:
         cmd = line.split()
         if not cmd or cmd[0] == "quit":
@@ -206,7 +200,7 @@ def _worker_main(argv):
         extra_cpu = way.block(channels)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0 + extra_cpu
         way.save(channels)  # the final images, for the evaluation after the rounds (not timed)
-        _report(event="block", wall=wall, cpu=cpu)
+        report(MARK, event="block", wall=wall, cpu=cpu)
     if getattr(way, "client", None) is not None:
         way.client.close()
         way.cluster.close()
@@ -214,9 +208,9 @@ def _worker_main(argv):
 
 class _Way:
     def __init__(self, way, label, args, frozen, workers, log, steps, preset, save_dir):
-        cmd = [sys.executable, "-m", "lucid_fast.bench_gallery", "_worker", way, "--model", args.model, "--layer",
-               args.layer, "--size", str(args.size), "--steps", str(steps), "--batch", str(args.batch),
-               "--workers", str(workers), "--save-dir", save_dir]
+        cmd = [sys.executable, "-m", MODULE, "_worker", way, "--model", args.model, "--layer", args.layer,
+               "--size", str(args.size), "--steps", str(steps), "--batch", str(args.batch), "--workers",
+               str(workers), "--save-dir", save_dir]
         if frozen:
             cmd += ["--frozen", frozen]
         if preset:
@@ -225,14 +219,14 @@ class _Way:
         self.label, self.workers, self.steps, self.save_dir = label, workers, steps, save_dir
         self.t_spawn = time.time()
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-                                  env=_env())
+                                  env=worker_env())
         self.startup_s = self._read()["t"] - self.t_spawn
         self.walls, self.cpus = [], []
 
     def _read(self):
-        for line in self.p.stdout:
-            if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
+        rec = read_report(self.p.stdout, MARK)
+        if rec is not None:
+            return rec
         raise RuntimeError(f"bench gallery: the worker for {self.label!r} exited (code {self.p.wait()}); see its "
                            "log (rerun with --log FILE)")
 
@@ -267,9 +261,9 @@ def bench_ways(args, out=sys.stdout):
         if args.model != "vgg16_hed":
             raise SystemExit("bench gallery: the original Lucid runs on vgg16_hed's frozen graph only; "
                              "use --model vgg16_hed or --no-lucid")
-        from lucid_fast import bench_lucid
+        from lucid_fast.bench import lucid as vs_lucid
 
-        frozen = bench_lucid.frozen_vgg16_hed_path()
+        frozen = vs_lucid.frozen_vgg16_hed_path()
     lucid_steps = args.lucid_steps or args.steps
     ours_steps, preset = args.steps, getattr(args, "preset", None)
     if preset:
@@ -289,7 +283,7 @@ def bench_ways(args, out=sys.stdout):
                   f"Lucid's way {lucid_steps} steps, ours {ours_steps}{' (preset ' + preset + ')' if preset else ''}")
     print(f"# gallery throughput: {args.model} {args.layer}, {args.size} px, {steps_said}; each way a process "
           f"of its own, all alive at once, rendering the same {block} new channels per round in rotating order "
-          f"({args.rounds} rounds); {os.cpu_count()} CPUs, {_load_average()} (machine shared: ratios only); "
+          f"({args.rounds} rounds); {os.cpu_count()} CPUs, {load_average()} (machine shared: ratios only); "
           f"final images in {workdir}", file=out, flush=True)
     log = open(args.log, "w") if args.log else tempfile.TemporaryFile("w+")
     ways = []
@@ -308,7 +302,7 @@ def bench_ways(args, out=sys.stdout):
             for i in range(len(ways)):
                 ratios[i].append(ways[0].walls[-1] / ways[i].walls[-1])
             print(f"  round {r + 1} (channels {channels[0]}..{channels[-1]}): "
-                  + ", ".join(f"{w.walls[-1]:.0f} s" for w in ways) + f"; {_load_average()}", file=out, flush=True)
+                  + ", ".join(f"{w.walls[-1]:.0f} s" for w in ways) + f"; {load_average()}", file=out, flush=True)
     finally:
         for w in ways:
             w.close()
@@ -327,7 +321,7 @@ def bench_ways(args, out=sys.stdout):
           "start-up (imports excluded; the cluster's: starting it and loading the model in every worker) is "
           "not in the rounds. obj vs Lucid: the median over channels of this way's objective / Lucid's way's "
           f"(the channel's mean activation at {args.layer} on the final untransformed image, as published in "
-          f"uint8; Lucid's way's median objective {quality[0]['median_objective']:.4g}). {_load_average()}",
+          f"uint8; Lucid's way's median objective {quality[0]['median_objective']:.4g}). {load_average()}",
           file=out, flush=True)
     for w, q in zip(ways, quality):
         w.quality = q
@@ -335,25 +329,21 @@ def bench_ways(args, out=sys.stdout):
 
 
 def evaluate_ways(args, ways, channels, log):
-    """Every way's final image of every channel, evaluated in one process by ``bench_lucid._evaluate``;
-    returns per way ``{"objectives": {channel: value}, "ratios": [...], "median_ratio", "median_objective"}``
-    (ratios against way 0, Lucid's, channel by channel)."""
+    """Every way's final image of every channel, evaluated in one process by ``lucid_fast.bench.lucid``'s
+    ``_evaluate`` worker; returns per way ``{"objectives": {channel: value}, "ratios": [...], "median_ratio",
+    "median_objective"}`` (ratios against way 0, Lucid's, channel by channel)."""
     import math
 
-    from lucid_fast import bench_lucid
+    from lucid_fast.bench import lucid as vs_lucid
 
     files = [f"{os.path.join(w.save_dir, f'{c}.npy')}:{c}" for w in ways for c in channels]
-    proc = subprocess.run([sys.executable, "-m", "lucid_fast.bench_lucid", "_evaluate", "--layer", args.layer,
+    proc = subprocess.run([sys.executable, "-m", vs_lucid.MODULE, "_evaluate", "--layer", args.layer,
                            "--model", args.model, "--files", *files], stdout=subprocess.PIPE, stderr=log,
-                          text=True, env=_env())
+                          text=True, env=worker_env())
     if proc.returncode != 0:
         raise RuntimeError(f"bench gallery: evaluating the final images failed (code {proc.returncode}); rerun "
                            "with --log FILE to see why")
-    scores = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith(bench_lucid.MARK):
-            rec = json.loads(line[len(bench_lucid.MARK):])
-            scores[rec["path"]] = rec["objective"]
+    scores = {rec["path"]: rec["objective"] for rec in read_reports(proc.stdout, vs_lucid.MARK)}
     out = []
     for w in ways:
         objs = {c: scores[os.path.join(w.save_dir, f"{c}.npy")] for c in channels}
@@ -392,7 +382,7 @@ def bench_k(args, out=sys.stdout):
     sessions = {k: _unit_session(adapter, args.layer, [(7 * i) % n for i in range(k)], args.size) for k in args.k_sweep}
     print(f"# per-image step time vs K: {args.model} {args.layer}, {args.size} px, standard transforms; "
           f"{args.k_warmup} warm-up steps, then {args.k_steps} steps each in alternating blocks of {args.k_block}; "
-          f"{_load_average()}", file=out, flush=True)
+          f"{load_average()}", file=out, flush=True)
     for s in sessions.values():
         for _ in range(args.k_warmup):
             s.step()
@@ -413,7 +403,7 @@ def bench_k(args, out=sys.stdout):
         per = statistics.median(times[k]) / k
         base = base or per
         print(f"{k:4d} {per * k:8.3f} {per:13.3f} {base / per:8.2f}x", file=out)
-    print(f"# {_load_average()}", file=out, flush=True)
+    print(f"# {load_average()}", file=out, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -429,7 +419,7 @@ def bench_model_estimate(args, out=sys.stdout):
     total_ch = sum(i.channels for i in convs)
     print(f"# whole-model estimate: {args.model}, {len(convs)} conv layers, {total_ch} channels, {args.size} px, "
           f"{args.steps} steps, K={args.batch}; {args.k_warmup} warm-up + {args.k_steps} timed steps per layer; "
-          f"{_load_average()}", file=out, flush=True)
+          f"{load_average()}", file=out, flush=True)
     print(f"{'layer':16s} {'channels':>8s} {'s/step (K imgs)':>15s} {'setup s':>8s} {'layer hours':>12s}", file=out)
     hours = 0.0
     for info in convs:
@@ -454,7 +444,7 @@ def bench_model_estimate(args, out=sys.stdout):
     for n in (1, 4, 16, 64):
         print(f"  on {n:3d} machine(s) like this one: about {hours / n:6.2f} h (units are independent; the writer "
               f"commits a channel in milliseconds)", file=out)
-    print(f"# {_load_average()}", file=out, flush=True)
+    print(f"# {load_average()}", file=out, flush=True)
 
 
 def add_arguments(p):
@@ -480,7 +470,7 @@ def add_arguments(p):
     p.add_argument("--k-block", type=int, default=3)
 
 
-def main(args):
+def run(args):
     if args.k_sweep:
         bench_k(args)
     elif args.model_estimate:
@@ -495,4 +485,4 @@ if __name__ == "__main__":
     else:
         parser = argparse.ArgumentParser(prog="python -m lucid_fast.bench gallery")
         add_arguments(parser)
-        main(parser.parse_args())
+        run(parser.parse_args())

@@ -1,5 +1,10 @@
-"""The render benchmark's baselines, measured in the same process as lucid_fast's render:
+"""``python -m lucid_fast.bench render``: lucid_fast's render step against two baselines measured in the same
+process, the three timed in alternation:
 
+    python -m lucid_fast.bench render [--model vgg16_hed] [--layer block4_conv3] [--channel 100]
+                                      [--configs 128x1 224x4] [--steps 30]
+
+(a) lucid_fast's render step (``make_vis_T(...).step()``, standard transforms);
 (b) Lucid's whole algorithm as a straightforward TF2 port would write it: tf.Variable spectrum, Fourier
     parameterization, decorrelated colour, standard_transforms (pad, random crop, random resize, random
     rotation, crop) as TF ops, the model with Lucid's redirected-ReLU gradient for the first 16 steps, the
@@ -8,10 +13,11 @@
     model sees after the transforms (what no implementation of the step can go below).
 """
 import math
+import sys
 
 import numpy as np
 
-from lucid_fast.bench import _interleaved_median_ms, _peak_rss_mb
+from lucid_fast.bench.harness import interleaved_median_ms, peak_rss_mb
 
 
 # Steps run before timing: past Lucid's 16 redirected-ReLU steps, so every variant is timed in its steady state
@@ -124,11 +130,29 @@ def bench(model_name, layer, channel, configs, steps, out):
         # the size the model sees after pad 12, jitter 8, scale 1.0 (the median scale), jitter 4
         seen = (size + 24 - 8 - 4,) * 2
         floor_step = make_floor_step(adapter, layer, channel, seen, batch)
-        ms_lf, ms_tf, ms_floor = _interleaved_median_ms([vis.step, run_tf, floor_step], steps, warmup=WARMUP_STEPS)
+        ms_lf, ms_tf, ms_floor = interleaved_median_ms([vis.step, run_tf, floor_step], steps, warmup=WARMUP_STEPS)
         t_lf, t_tf, t_floor = ms_lf / 1000.0, ms_tf / 1000.0, ms_floor / 1000.0
-        rss = _peak_rss_mb()
+        rss = peak_rss_mb()
         rows.append(dict(size=size, batch=batch, lucid_fast_ms=1e3 * t_lf, tf2_ms=1e3 * t_tf,
                          floor_ms=1e3 * t_floor, rss_mb=rss))
         print(f"{size:>5} {batch:>5} {1e3 * t_lf:>14.1f} {1e3 * t_tf:>13.1f} {1e3 * t_floor:>9.1f} "
               f"{t_tf / t_lf:>6.2f}x {t_lf / t_floor:>8.3f}x {rss:>7.0f}", file=out, flush=True)
     return rows
+
+
+def bench_render(model_name="vgg16_hed", layer="block4_conv3", channel=100, configs=((128, 1), (224, 4)),
+                 steps=30, out=sys.stdout):
+    return bench(model_name, layer, channel, configs, steps, out)
+
+
+def add_arguments(p):
+    p.add_argument("--model", default="vgg16_hed")
+    p.add_argument("--layer", default="block4_conv3")
+    p.add_argument("--channel", type=int, default=100)
+    p.add_argument("--configs", nargs="+", default=["128x1", "224x4"], help="SIZExBATCH")
+    p.add_argument("--steps", type=int, default=30)
+
+
+def run(args):
+    configs = [tuple(int(v) for v in c.split("x")) for c in args.configs]
+    bench_render(args.model, args.layer, args.channel, configs, args.steps)

@@ -4,7 +4,7 @@
                                      [--renders 1] [--render-steps 512] [--layer block4_conv3_pre_relu]
                                      [--channel 100]
 
-What runs: the original ``lucid==0.3.10`` (installed ``--no-deps``; see :mod:`lucid_fast._lucid_compat`) on
+What runs: the original ``lucid==0.3.10`` (installed ``--no-deps``; see :mod:`lucid_fast.bench.lucid_compat`) on
 ``vgg16_hed``'s weights frozen to a GraphDef (the same 13 convolutions, pools and Caffe preprocessing, as TF1
 ops named ``block4_conv3_pre_relu`` etc.), and lucid_fast on its ``vgg16_hed`` modelzoo model. Both render
 ``param.image(size, batch=batch)`` (Fourier, decorrelated colour) under Lucid's ``standard_transforms`` with the
@@ -36,6 +36,9 @@ import sys
 import tempfile
 import time
 
+from lucid_fast.bench.harness import load_average, read_report, read_reports, report, worker_env
+
+MODULE = "lucid_fast.bench.lucid"  # this module, run by ``python -m`` in each worker process
 DEFAULT_LAYER = "block4_conv3_pre_relu"
 DEFAULT_CHANNEL = 100
 FROZEN_NAME = "vgg16_hed_frozen_lucid.pb"
@@ -81,8 +84,7 @@ def frozen_vgg16_hed_path():
     path = _download.cached_path(FROZEN_NAME)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run([sys.executable, "-m", "lucid_fast.bench_lucid", "_freeze", path], check=True,
-                       env=_worker_env())
+        subprocess.run([sys.executable, "-m", MODULE, "_freeze", path], check=True, env=worker_env())
     return path
 
 
@@ -98,12 +100,7 @@ def _freeze(path):
 # workers (each in its own process)
 
 
-def _report(**kw):
-    sys.stdout.write(MARK + json.dumps(kw) + "\n")
-    sys.stdout.flush()
-
-
-def _lucid_model(frozen_path):
+def lucid_model(frozen_path):
     from lucid.modelzoo import vision_base
 
     class VGG16HED(vision_base.Model):
@@ -117,15 +114,15 @@ def _lucid_model(frozen_path):
 
 def _lucid_stepper(args):
     """Lucid's render loop, one step per call: make_vis_T + sess.run([loss, vis_op]) as its render_vis does."""
-    from lucid_fast import _lucid_compat
+    from lucid_fast.bench import lucid_compat
 
-    _lucid_compat.import_lucid()
+    lucid_compat.import_lucid()
     import tensorflow as tf2
     from lucid.optvis import param, render
 
     tf = tf2.compat.v1
     imported = time.time()
-    model = _lucid_model(args.frozen)
+    model = lucid_model(args.frozen)
     context = contextlib.ExitStack()  # the graph and session stay open for the worker's life
     context.enter_context(tf.Graph().as_default())
     sess = context.enter_context(tf.Session())
@@ -158,7 +155,7 @@ def _worker(args):
     ready = time.time()
     loss = step()
     first = time.time()
-    _report(event="started", t_imported=imported, t_ready=ready, t_first_step=first, loss=loss)
+    report(MARK, event="started", t_imported=imported, t_ready=ready, t_first_step=first, loss=loss)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd or cmd[0] == "quit":
@@ -169,18 +166,18 @@ def _worker(args):
             losses.append(step())
             times.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
-        _report(event="steps", times=times, cpu=cpu, losses=losses)
+        report(MARK, event="steps", times=times, cpu=cpu, losses=losses)
 
 
 def _render_lucid(args):
     """A whole render as a Lucid user runs it: render_vis with its defaults, then save the PNG."""
-    from lucid_fast import _lucid_compat
+    from lucid_fast.bench import lucid_compat
 
-    _lucid_compat.import_lucid()
+    lucid_compat.import_lucid()
     from lucid.misc import io
     from lucid.optvis import param, render
 
-    images = render.render_vis(_lucid_model(args.frozen), f"{args.layer}:{args.channel}",
+    images = render.render_vis(lucid_model(args.frozen), f"{args.layer}:{args.channel}",
                                param_f=lambda: param.image(args.size), thresholds=(args.render_steps,),
                                verbose=False)
     io.save(images[-1][0], args.out)
@@ -194,27 +191,21 @@ def _render_lucid(args):
 # the driver
 
 
-def _worker_env():
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env
-
-
 class _Proc:
     """A worker process driven over its stdin/stdout."""
 
     def __init__(self, tool, size, batch, layer, channel, frozen, model, log):
-        cmd = [sys.executable, "-m", "lucid_fast.bench_lucid", "_worker", tool, "--size", str(size), "--batch",
-               str(batch), "--layer", layer, "--channel", str(channel), "--frozen", frozen, "--model", model]
+        cmd = [sys.executable, "-m", MODULE, "_worker", tool, "--size", str(size), "--batch", str(batch),
+               "--layer", layer, "--channel", str(channel), "--frozen", frozen, "--model", model]
         self.tool = tool
         self.t_spawn = time.time()
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-                                  env=_worker_env())
+                                  env=worker_env())
 
     def read(self):
-        for line in self.p.stdout:
-            if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
+        rec = read_report(self.p.stdout, MARK)
+        if rec is not None:
+            return rec
         raise RuntimeError(f"the {self.tool} worker exited (code {self.p.wait()}); see its log")
 
     def steps(self, n):
@@ -243,19 +234,12 @@ def _start(tool, size, batch, args, frozen, log, warmup):
     return proc, row
 
 
-def _load_average():
-    try:
-        return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "load average unknown"
-
-
 def bench_steps(args, frozen, log, out):
     tools = ("lucid", "lucid_fast")
     print(f"# ms per step, {args.layer}:{args.channel}, param.image(size, batch), standard transforms, ReLU "
           f"override, Adam 0.05; each library in its own process; medians of {args.steps} steps each, timed in "
           f"alternating blocks of {args.block} after {args.warmup} warm-up steps; {os.cpu_count()} CPUs, "
-          f"{_load_average()}", file=out)
+          f"{load_average()}", file=out)
     print(f"{'size':>5} {'batch':>5} {'Lucid ms':>9} {'lucid_fast ms':>14} {'speedup':>8}   "
           f"{'to 1st step s (Lucid / lf)':>27} {'warm-up s (Lucid / lf)':>23} {'CPU ms/step (Lucid / lf)':>27}",
           file=out, flush=True)
@@ -297,8 +281,8 @@ def bench_steps(args, frozen, log, out):
 
 def _render_cmd(tool, args, frozen, png):
     if tool == "lucid":
-        return [sys.executable, "-m", "lucid_fast.bench_lucid", "_render_lucid", "--frozen", frozen, "--layer",
-                args.layer, "--channel", str(args.channel), "--size", str(args.render_size), "--render-steps",
+        return [sys.executable, "-m", MODULE, "_render_lucid", "--frozen", frozen, "--layer", args.layer,
+                "--channel", str(args.channel), "--size", str(args.render_size), "--render-steps",
                 str(args.render_steps), "--out", png]
     return [sys.executable, "-m", "lucid_fast", "render", "--model", args.model, "--objective",
             f"{args.layer}:{args.channel}", "--size", str(args.render_size), "--steps", str(args.render_steps + 1),
@@ -309,14 +293,14 @@ def bench_renders(args, frozen, log, out, workdir):
     tools = ("lucid", "lucid_fast")
     print(f"# whole render, process start to PNG: {args.layer}:{args.channel}, param.image({args.render_size}), "
           f"thresholds=({args.render_steps},) ({args.render_steps + 1} steps), each library's defaults; "
-          f"{args.renders} alternating run(s) each; {_load_average()}", file=out, flush=True)
+          f"{args.renders} alternating run(s) each; {load_average()}", file=out, flush=True)
     secs = {t: [] for t in tools}
     for r in range(args.renders):
         for tool in (tools if r % 2 == 0 else tools[::-1]):
             png = os.path.join(workdir, f"render_{tool}_{r}.png")
             t0 = time.time()
             subprocess.run(_render_cmd(tool, args, frozen, png), check=True, stdout=log, stderr=log,
-                           env=_worker_env())
+                           env=worker_env())
             secs[tool].append(time.time() - t0)
     med = {t: statistics.median(v) for t, v in secs.items()}
     print(f"{'Lucid s':>9} {'lucid_fast s':>13} {'speedup':>8}   (runs: Lucid "
@@ -351,7 +335,7 @@ def _evaluate(args):
         img = np.load(path).astype(np.float32)
         img = img[None] if img.ndim == 3 else img
         value = float(act(tf.constant(img))[args.layer].numpy()[..., int(channel)].mean())
-        _report(path=path, objective=value, hf=_high_frequency(img))
+        report(MARK, path=path, objective=value, hf=_high_frequency(img))
 
 
 def bench_preset_race(args, frozen, log, out, workdir):
@@ -364,36 +348,32 @@ def bench_preset_race(args, frozen, log, out, workdir):
     print(f"# fast preset vs Lucid's defaults: {args.layer}:<channel>, param.image({args.render_size}); Lucid "
           f"render_vis thresholds=({args.render_steps},) vs lucid-fast render --preset fast; each a fresh "
           f"process, start to PNG, alternating; objective = the channel's mean on the final untransformed "
-          f"image; HF = mean |neighbour difference|; {_load_average()}", file=out, flush=True)
+          f"image; HF = mean |neighbour difference|; {load_average()}", file=out, flush=True)
     rows = []
     for k, channel in enumerate(args.preset_race):
         row = {"channel": channel}
         for tool in (("lucid", "fast") if k % 2 == 0 else ("fast", "lucid")):
             png = os.path.join(workdir, f"race_{tool}_{channel}.png")
             if tool == "lucid":
-                cmd = [sys.executable, "-m", "lucid_fast.bench_lucid", "_render_lucid", "--frozen", frozen,
-                       "--layer", args.layer, "--channel", str(channel), "--size", str(args.render_size),
-                       "--render-steps", str(args.render_steps), "--out", png, "--save-npy"]
+                cmd = [sys.executable, "-m", MODULE, "_render_lucid", "--frozen", frozen, "--layer", args.layer,
+                       "--channel", str(channel), "--size", str(args.render_size), "--render-steps",
+                       str(args.render_steps), "--out", png, "--save-npy"]
             else:
                 cmd = [sys.executable, "-m", "lucid_fast", "render", "--model", args.model, "--objective",
                        f"{args.layer}:{channel}", "--size", str(args.render_size), "--preset", "fast",
                        "--seed", str(channel), "--quiet", "--save-npy", "--out", png]
             t0 = time.time()
-            subprocess.run(cmd, check=True, stdout=log, stderr=log, env=_worker_env())
+            subprocess.run(cmd, check=True, stdout=log, stderr=log, env=worker_env())
             row[f"{tool}_s"] = time.time() - t0
             row[f"{tool}_npy"] = os.path.splitext(png)[0] + ".npy"
         rows.append(row)
         print(f"  channel {channel}: Lucid {row['lucid_s']:.0f} s, fast preset {row['fast_s']:.0f} s", file=out,
               flush=True)
     files = [f"{r[t + '_npy']}:{r['channel']}" for r in rows for t in ("lucid", "fast")]
-    proc = subprocess.run([sys.executable, "-m", "lucid_fast.bench_lucid", "_evaluate", "--layer", args.layer,
-                           "--model", args.model, "--files", *files], check=True, stdout=subprocess.PIPE,
-                          stderr=log, text=True, env=_worker_env())
-    scores = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith(MARK):
-            rec = json.loads(line[len(MARK):])
-            scores[rec["path"]] = rec
+    proc = subprocess.run([sys.executable, "-m", MODULE, "_evaluate", "--layer", args.layer, "--model",
+                           args.model, "--files", *files], check=True, stdout=subprocess.PIPE,
+                          stderr=log, text=True, env=worker_env())
+    scores = {rec["path"]: rec for rec in read_reports(proc.stdout, MARK)}
     print(f"{'channel':>8} {'Lucid obj':>10} {'fast obj':>9} {'obj ratio':>10} {'Lucid s':>8} {'fast s':>7} "
           f"{'time ratio':>11} {'Lucid HF':>9} {'fast HF':>8} {'HF ratio':>9}", file=out)
     for r in rows:
@@ -421,18 +401,18 @@ def bench_preset_race(args, frozen, log, out, workdir):
 
 
 def bench_lucid(args, out=sys.stdout):
-    from lucid_fast import _lucid_compat
+    from lucid_fast.bench import lucid_compat
 
     try:
         from importlib.metadata import version
         version("lucid")
     except Exception:  # noqa: BLE001 - PackageNotFoundError
-        raise SystemExit(f"the original Lucid is not installed; install it with: {_lucid_compat.INSTALL_HINT}")
+        raise SystemExit(f"the original Lucid is not installed; install it with: {lucid_compat.INSTALL_HINT}")
     frozen = frozen_vgg16_hed_path()
     workdir = args.workdir or tempfile.mkdtemp(prefix="lucid_fast_bench_")
     os.makedirs(workdir, exist_ok=True)
     log_path = os.path.join(workdir, "workers.log")
-    print(f"# lucid_fast vs the original Lucid {_lucid_compat.LUCID_VERSION} (tf.compat.v1); Lucid renders "
+    print(f"# lucid_fast vs the original Lucid {lucid_compat.LUCID_VERSION} (tf.compat.v1); Lucid renders "
           f"{frozen}; worker logs and PNGs in {workdir}", file=out, flush=True)
     result = {}
     with open(log_path, "a") as log:
@@ -474,6 +454,11 @@ def parse_configs(configs):
             raise SystemExit(f"--configs: expected SIZExBATCH such as 128x1, got {c!r}")
         out.append((int(size), int(batch)))
     return out
+
+
+def run(args):
+    args.configs = parse_configs(args.configs)
+    bench_lucid(args)
 
 
 def main(argv=None):

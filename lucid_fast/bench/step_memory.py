@@ -1,7 +1,7 @@
 """Calibrates lucid_fast.models.STEP_MEMORY_FACTOR: a render step's peak memory against its forward tensors.
 
-    python bench/step_memory.py                     # the default table (vgg16_hed, about 3 minutes, < 4 GB)
-    python bench/step_memory.py 1024:block4_conv3:1 # size:layer:batch, as many as wanted
+    python -m lucid_fast.bench step-memory                     # the default table (vgg16_hed, about 3 minutes, < 4 GB)
+    python -m lucid_fast.bench step-memory 1024:block4_conv3:1 # size:layer:batch, as many as wanted
 
 Each configuration runs in a fresh process (so one run's allocator state does not hide another's peak):
 vgg16_hed, objective channel 1 of the layer, param.image(size, batch), no transforms (the input is exactly
@@ -14,9 +14,10 @@ the forward bytes the estimate starts from (ModelAdapter.activation_bytes), the 
 estimate (models.estimate_step_bytes with preflight.native_bytes) against the growth.
 """
 import json
-import os
 import subprocess
 import sys
+
+from lucid_fast.bench.harness import worker_env
 
 DEFAULT = ["128:block4_conv3:1", "256:block4_conv3:1", "512:block4_conv3:1", "1024:block4_conv3:1",
            "256:block1_conv2:1", "512:block1_conv2:1", "512:block5_conv3:1", "256:block4_conv3:4",
@@ -62,12 +63,21 @@ print(json.dumps(dict(forward=forward, estimate=estimate, before=before, peak=pe
 
 def measure(size, layer, batch):
     """One configuration in a fresh process: {forward, estimate, before, peak} in bytes."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", LUCID_FAST_MEMORY_LIMIT="off")
+    env = worker_env(TF_CPP_MIN_LOG_LEVEL="3", LUCID_FAST_MEMORY_LIMIT="off")
     out = subprocess.run([sys.executable, "-c", CHILD, str(size), layer, str(batch)], capture_output=True,
                          text=True, env=env, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{size}:{layer}:{batch} failed ({out.returncode}): {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def add_arguments(p):
+    p.add_argument("configs", nargs="*", metavar="SIZE:LAYER:BATCH",
+                   help="configurations to measure (default: the calibration table, " + " ".join(DEFAULT) + ")")
+
+
+def run(args):
+    main(args.configs)
 
 
 def main(argv):

@@ -1,5 +1,6 @@
 """Runs the original Lucid 0.3.10 (TF1 code) unchanged under TensorFlow 2's ``tf.compat.v1``: the yardstick of
-``python -m lucid_fast.bench lucid``. Not part of lucid_fast's API, and never imported by it.
+``python -m lucid_fast.bench lucid`` (and of ``... bench gallery``'s Lucid way). Not part of lucid_fast's API, and
+never imported by the library: only by those two benchmarks.
 
 Lucid 0.3.10 writes ``import tensorflow as tf`` and then uses the TF1 API (graphs, sessions,
 ``tf.train.AdamOptimizer``, ``tf.random_crop``, ``tf.image.resize_bilinear``) plus two pieces of ``tf.contrib``:

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from lucid_fast.bench import _interleaved_median_ms
+from lucid_fast.bench.harness import interleaved_median_ms
 
 CASES = {
     # name: (model, size, layer, score or later layer, kind, steps)
@@ -134,8 +134,17 @@ def bench_attribution(cases=tuple(CASES), reps=3, out=sys.stdout):
             first = batched()
             calls, what = first.shape[0] * first.shape[1], f"{layer} -> {other}"
             np.testing.assert_allclose(first, loop(), rtol=1e-3, atol=1e-5 * np.abs(first).max())
-        t_batched, t_loop = _interleaved_median_ms([batched, loop], reps, warmup=1)
+        t_batched, t_loop = interleaved_median_ms([batched, loop], reps, warmup=1)
         rows.append((case, t_batched / 1000, t_loop / 1000))
         print(f"{case:>9} {model_name:>12} {size:>5} {what[-34:]:>34} {calls:>6} {t_batched / 1000:>10.3f} "
               f"{t_loop / 1000:>8.3f} {t_loop / t_batched:>7.1f}x", file=out, flush=True)
     return rows
+
+
+def add_arguments(p):
+    p.add_argument("--cases", nargs="+", default=None, help="fer-path fer-s2s vgg-path vgg-s2s")
+    p.add_argument("--reps", type=int, default=3)
+
+
+def run(args):
+    bench_attribution(args.cases or tuple(CASES), args.reps)
