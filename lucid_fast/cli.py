@@ -315,7 +315,7 @@ def build_parser():
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    from lucid_fast.modelzoo._download import OfflineError
+    from lucid_fast.misc.download import OfflineError
 
     try:
         check = getattr(args, "check", None)

@@ -253,7 +253,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
                 _run_units_here(renderer, units, on_result, on_failure)
         result.committed = list(writer.committed)
         if sprites:
-            from .sprites import write_layer_sprites
+            from .spritesheet import write_layer_sprites
 
             for name in layer_names:
                 write_layer_sprites(store, name)

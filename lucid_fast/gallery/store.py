@@ -17,7 +17,6 @@ without a record is overwritten when the channel is rendered again): nothing hal
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -26,6 +25,7 @@ import numpy as np
 
 from lucid_fast.misc.atomic import TEMP_SUFFIX
 from lucid_fast.misc.atomic import atomic_write as _atomic_write
+from lucid_fast.misc.image import encode_png
 
 from .settings import FORMAT, Settings
 
@@ -46,17 +46,6 @@ def atomic_write(path, data):
         data = data.encode("utf-8")
     with _atomic_write(path) as f:
         f.write(data)
-
-
-def png_bytes(image):
-    """An (h, w, 3) uint8 or [0, 1] float image as PNG bytes (deterministic: same pixels, same bytes)."""
-    from PIL import Image
-
-    from lucid_fast.misc.io import _to_uint8
-
-    buf = io.BytesIO()
-    Image.fromarray(_to_uint8(np.asarray(image))).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def read_png(path):
@@ -179,11 +168,11 @@ class GalleryStore:
     def commit(self, layer, channel, image_u8, record, negative_u8=None):
         """Writes a finished channel: image(s) first, then the record (the commit point)."""
         os.makedirs(self.layer_dir(layer), exist_ok=True)
-        atomic_write(self.image_path(layer, channel), png_bytes(image_u8))
+        atomic_write(self.image_path(layer, channel), encode_png(image_u8))
         record = dict(record)
         record["image"] = os.path.basename(self.image_path(layer, channel))
         if negative_u8 is not None:
-            atomic_write(self.image_path(layer, channel, True), png_bytes(negative_u8))
+            atomic_write(self.image_path(layer, channel, True), encode_png(negative_u8))
             record["negative_image"] = os.path.basename(self.image_path(layer, channel, True))
         atomic_write(self.record_path(layer, channel), json.dumps(record, indent=1))
 

@@ -15,6 +15,9 @@ import os
 
 import numpy as np
 
+from lucid_fast.misc.image import encode_png, to_uint8
+from lucid_fast.misc.notebook import in_notebook
+
 THREE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_vendor", "three")
 THREE_VERSION = "0.170.0"
 
@@ -109,23 +112,22 @@ def _b64(arr, dtype):
 def _texture_data_url(texture, fmt):
     from PIL import Image
 
-    from lucid_fast.misc.io import _to_uint8
-
     tex = np.asarray(texture)
     if tex.ndim == 4 and tex.shape[0] == 1:
         tex = tex[0]
     if tex.ndim != 3 or tex.shape[-1] not in (1, 3, 4):
         raise ValueError(f"textured_mesh: texture must be an (H, W, 1|3|4) image (or a batch of one), got shape "
                          f"{tex.shape}")
-    tex = _to_uint8(tex)
+    tex = to_uint8(tex)
     if tex.shape[-1] == 1:
-        tex = np.repeat(tex, 3, -1)
-    buf = _io.BytesIO()
+        tex = np.repeat(tex, 3, -1)  # an RGB texture, also as PNG
     if fmt == "jpeg":
+        buf = _io.BytesIO()
         Image.fromarray(tex[..., :3]).save(buf, format="JPEG", quality=90)
+        data = buf.getvalue()
     else:
-        Image.fromarray(tex).save(buf, format="PNG")
-    return f"data:image/{fmt};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        data = encode_png(tex)
+    return f"data:image/{fmt};base64," + base64.b64encode(data).decode("ascii")
 
 
 def page(mesh, texture, title="lucid_fast mesh", background="#ffffff", distance=14.0, fovy=10.0,
@@ -170,15 +172,13 @@ def textured_mesh(mesh, texture, path=None, width=512, height=512, title="lucid_
     Returns:
         The path of the saved page, or None when only shown inline.
     """
-    from lucid_fast.misc.io import _in_notebook
-
     text = page(mesh, texture, title=title, background=background, distance=distance, fovy=fovy,
                 texture_format=texture_format)
     if path is not None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     if display is None:
-        display = _in_notebook()
+        display = in_notebook()
     if display:
         from IPython.display import HTML, display as ipy_display
 

@@ -7,8 +7,12 @@ read at each call, cap them:
     LUCID_FAST_NOTEBOOK_SIZE    at most this many pixels per image side (unset: no cap)
 
 The test suite executes every notebook with small caps; a reader's run uses the notebook's own numbers.
+
+:func:`in_notebook` tells whether the code runs inside a Jupyter kernel (the one test every display path uses:
+``show``, the mesh viewer, the turntable, the progress bar).
 """
 import os
+import sys
 
 STEPS_ENV = "LUCID_FAST_NOTEBOOK_STEPS"
 SIZE_ENV = "LUCID_FAST_NOTEBOOK_SIZE"
@@ -41,3 +45,16 @@ def size(n):
 
 def is_capped():
     return _cap(STEPS_ENV) is not None or _cap(SIZE_ENV) is not None
+
+
+def in_notebook():
+    """True inside a Jupyter kernel (an IPython shell started by ``IPKernelApp``); False in scripts, terminals
+    and a plain IPython shell. Never imports IPython: a kernel has already imported it."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # noqa: BLE001 - a partial or unusual IPython: not a kernel
+        return False

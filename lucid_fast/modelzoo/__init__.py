@@ -26,7 +26,7 @@ import threading
 from typing import NamedTuple
 
 from lucid_fast.modelzoo import vgg16_hed
-from lucid_fast.modelzoo._download import ChecksumError, OfflineError, cache_dir  # noqa: F401
+from lucid_fast.misc.download import ChecksumError, OfflineError, cache_dir  # noqa: F401
 from lucid_fast.modelzoo.fer_emotion import FerEmotion
 from lucid_fast.modelzoo.inceptionv1 import InceptionV1, InceptionV1AdvFinetuned
 from lucid_fast.modelzoo.keras_applications import VGG16, InceptionV3, ResNet50

@@ -33,10 +33,13 @@ def _dot_cossim(x_t, y_t, cossim_pow=0):
     return tf.reduce_mean(xy_t * tf.maximum(0.1, cos_t) ** cossim_pow)
 
 
-def _dim(t, axis):
-    """Static size of ``axis`` when known, else the dynamic one."""
+def axis_size(t, axis):
+    """Static size of ``axis`` when known, else the dynamic one (public: recipes use it too)."""
     size = t.shape[axis]
     return size if size is not None else tf.shape(t)[axis]
+
+
+_dim = axis_size  # the old name, which lucid_fast/optvis/objectives.py still imports
 
 
 class PositionError(ValueError):
@@ -62,8 +65,8 @@ def _extract_act_pos(acts_t, x=None, y=None, who="neuron", layer=None):
         raise PositionError(f"{who}: position x={x}, y={y} is outside layer {layer!r}, whose activations are "
                             f"{rows}x{cols} positions at this image size (x indexes rows 0..{rows - 1}, y columns "
                             f"0..{cols - 1}); pick a position inside, or render a larger image")
-    x_ = _dim(acts_t, 1) // 2 if x is None else x
-    y_ = _dim(acts_t, 2) // 2 if y is None else y
+    x_ = axis_size(acts_t, 1) // 2 if x is None else x
+    y_ = axis_size(acts_t, 2) // 2 if y is None else y
     return acts_t[:, x_:x_ + 1, y_:y_ + 1]
 
 

@@ -66,7 +66,7 @@ def interaction_grid_objective(neurons, channel_weight=0.2, blur=10.0):
     """
     import tensorflow as tf
 
-    from lucid_fast.optvis.objectives_util import _dim
+    from lucid_fast.optvis.objectives_util import axis_size
 
     neurons = [tuple(nr) for nr in neurons]
     if not neurons or any(len(nr) != 2 or not isinstance(nr[0], str) for nr in neurons):
@@ -83,7 +83,7 @@ def interaction_grid_objective(neurons, channel_weight=0.2, blur=10.0):
                 for k in (n, m):
                     layer, ch = neurons[k]
                     a_t = acts[layer]
-                    cy, cx = _dim(a_t, 1) // 2, _dim(a_t, 2) // 2  # objectives.neuron's default position
+                    cy, cx = axis_size(a_t, 1) // 2, axis_size(a_t, 2) // 2  # objectives.neuron's default position
                     total += channel_weight * tf.reduce_mean(a_t[item, ..., ch]) + a_t[item, cy, cx, ch]
         return total
 

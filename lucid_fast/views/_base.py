@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from lucid_fast.misc.image import encode_png, to_uint8
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC_MAX_WIDTH = 900  # px: the static PNG's width is capped so notebook outputs stay small
 
@@ -25,28 +27,12 @@ def _read(name):
 # encoders
 # ---------------------------------------------------------------------------------------------------------------
 
-def to_uint8(img):
-    arr = np.asarray(img)
-    if arr.dtype == np.uint8:
-        return arr
-    return (np.clip(np.asarray(arr, np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-def png_bytes(img):
-    """PNG bytes of an (H, W), (H, W, 1|3|4) image (float in [0, 1] or uint8)."""
-    from PIL import Image  # noqa: PLC0415
-
-    arr = to_uint8(img)
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
-
+# Images reach the encoders as float32 in [0, 1] (check_image, check_array, resize and the canvas make them so)
+# or uint8: lucid_fast.misc.image.to_uint8 converts both. PNGs are written with PIL's optimize=True (smaller pages).
 
 def png_uri(img):
     """A ``data:image/png;base64,...`` URI of an image."""
-    return "data:image/png;base64," + base64.b64encode(png_bytes(img)).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(encode_png(img, optimize=True)).decode("ascii")
 
 
 JPEG_QUALITY = 90  # photos and the static figure: a fifth of the PNG's size, which keeps notebooks small
@@ -275,7 +261,7 @@ class View:
     def png(self):
         """PNG bytes of :meth:`static_image` (what ``save("....png")`` writes)."""
         if getattr(self, "_png_cache", None) is None:
-            self._png_cache = png_bytes(self._static())
+            self._png_cache = encode_png(self._static(), optimize=True)
         return self._png_cache
 
     def jpeg(self):

@@ -5,7 +5,8 @@ import colorsys
 
 import numpy as np
 
-from lucid_fast.views._base import resize, to_uint8
+from lucid_fast.misc.image import to_uint8
+from lucid_fast.views._base import resize
 
 HIGHLIGHT = (255, 106, 0)  # hsl(24, 100%, 50%): the views' highlight colour (Lucid's widgets used it)
 TEXT = (40, 40, 40)

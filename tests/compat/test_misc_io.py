@@ -235,7 +235,7 @@ def test_textured_mesh_takes_lucids_arguments(tmp_path, rng):
 
 def test_show_in_a_notebook_displays_html(monkeypatch, rng):
     shown = []
-    monkeypatch.setattr(showing, "_in_notebook", lambda: True)
+    monkeypatch.setattr(showing, "in_notebook", lambda: True)
     monkeypatch.setattr(showing, "_display_html", shown.append)
     assert io.show([rng.uniform(size=(4, 4, 3))] * 2, labels=["one", "two"], w=64) is None
     assert "one" in shown[-1] and shown[-1].count("<img") == 2 and "width: 64px" in shown[-1]

@@ -10,7 +10,7 @@ from lucid_fast import cli, gallery
 from lucid_fast.gallery import Settings
 from lucid_fast.gallery.engine import ChannelBatchRenderer, _session_class
 from lucid_fast.gallery.settings import unit_seed
-from lucid_fast.misc.io import _to_uint8
+from lucid_fast.misc.image import to_uint8
 from lucid_fast.optvis import param, presets, render, transform
 
 PRESET = dict(size=24, batch=2, seed=4, preset="fast")
@@ -35,7 +35,7 @@ def test_preset_unit_is_a_session_driven_through_the_phases(tiny_model):
         for _ in range(phase.steps):
             vis.step()
             trace.append(vis.per_item_v.numpy().astype(np.float64))
-    np.testing.assert_array_equal(res.images_u8, _to_uint8(vis.image()))
+    np.testing.assert_array_equal(res.images_u8, to_uint8(vis.image()))
     np.testing.assert_array_equal(res.traces, np.array(trace))
     assert res.traces.shape == (160, 2) and res.traces[-1].mean() > res.traces[0].mean()
     again = ChannelBatchRenderer(tiny_model, Settings(**PRESET)).render_unit(layer, channels)

@@ -4,6 +4,9 @@ import io as _io
 
 import numpy as np
 
+from lucid_fast.misc.image import to_uint8
+from lucid_fast.misc.notebook import in_notebook
+
 
 def turntable_views(frames=36, distance=12.0, elevation_deg=20.0):
     """``frames`` modelview matrices of a camera circling the origin (around +y) at ``elevation_deg`` above the
@@ -68,7 +71,7 @@ def _uint8(frames):
     frames = np.asarray(frames)
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, -1)
-    return (np.clip(frames[..., :3], 0, 1) * 255 + 0.5).astype(np.uint8)
+    return to_uint8(frames[..., :3])
 
 
 def save_animation(frames, path, fps=12):
@@ -103,10 +106,8 @@ def show_turntable(mesh, texture, fps=12, **kwargs):
     """Renders a :func:`turntable` and shows it inline in a notebook as an animated GIF (elsewhere: saves it to a
     temporary file and prints the path). Returns the frames."""
     frames = turntable(mesh, texture, fps=fps, **kwargs)
-    from lucid_fast.misc.io import _in_notebook
-
     data = gif_bytes(frames, fps=fps)
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import Image, display
 
         display(Image(data=data, format="gif"))

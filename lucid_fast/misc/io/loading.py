@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from lucid_fast.modelzoo._download import OfflineError
+from lucid_fast.misc.download import OfflineError
 
 from .reading import read_handle
 from .scoping import current_io_scopes, set_io_scopes

@@ -1,8 +1,8 @@
 """Reading bytes from local paths and URLs, with a download cache (Lucid's ``misc.io.reading``).
 
 Remote resources (``http://``, ``https://``, and ``gs://bucket/path``, read as the public
-``https://storage.googleapis.com/bucket/path``) are fetched with ``urllib`` through the model zoo's download
-code (:mod:`lucid_fast.modelzoo._download`): by default into the cache (``$LUCID_FAST_CACHE/io``, default
+``https://storage.googleapis.com/bucket/path``) are fetched with ``urllib`` through the download cache the model zoo
+uses too (:mod:`lucid_fast.misc.download`): by default into the cache (``$LUCID_FAST_CACHE/io``, default
 ``~/.cache/lucid_fast/io``) on first use and from there afterwards, offline included. A resource that is not
 cached and cannot be fetched raises :class:`~lucid_fast.modelzoo.OfflineError`, which names the URL and the
 cache file to put in its place; an HTTP error status raises ``FileNotFoundError``.
@@ -14,7 +14,7 @@ import os
 import re
 import urllib.parse
 
-from lucid_fast.modelzoo import _download
+from lucid_fast.misc import download
 
 from .scoping import scope_url
 
@@ -44,7 +44,7 @@ def _cache_name(remote_url):
 
 def local_cache_path(remote_url):
     """Where ``remote_url`` is (or would be) cached."""
-    return _download.cached_path(os.path.join(LUCID_CACHE_DIR_NAME, _cache_name(remote_url)))
+    return download.cached_path(os.path.join(LUCID_CACHE_DIR_NAME, _cache_name(remote_url)))
 
 
 def _purge_cached(url):
@@ -56,7 +56,7 @@ def _purge_cached(url):
 
 def _cached_file(url):
     """The local cache file of ``url``, downloading it first if needed (see the module docstring)."""
-    return _download.ensure_file(_http_url(url), os.path.join(LUCID_CACHE_DIR_NAME, _cache_name(url)),
+    return download.ensure_file(_http_url(url), os.path.join(LUCID_CACHE_DIR_NAME, _cache_name(url)),
                                  checksum=None, description=url)
 
 
@@ -83,7 +83,7 @@ def read_handle(url, cache=None, mode="rb"):
     if remote and cache:
         handle = open(_cached_file(url), mode)  # noqa: SIM115 - closed below
     elif remote:
-        response = _download.open_url(_http_url(url), description=url)
+        response = download.open_url(_http_url(url), description=url)
         data = response.read()
         response.close()
         handle = _io.BytesIO(data) if mode == "rb" else _io.StringIO(data.decode("utf-8"))

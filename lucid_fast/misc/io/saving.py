@@ -23,6 +23,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from lucid_fast.misc.image import image_grid
+
 from .scoping import current_io_scopes, set_io_scopes
 from .serialize_array import _normalize_array
 from .writing import write_handle
@@ -121,8 +123,6 @@ def save_img(object, handle, domain=None, **kwargs):  # noqa: A002
     else:
         array = np.asarray(object)
         if array.ndim == 4 and array.shape[0] > 1:
-            from .showing import image_grid
-
             array = image_grid(array)
         image = Image.fromarray(_normalize_array(array, domain=domain))
     ext = os.path.splitext(handle.name)[1].lower()

@@ -1,4 +1,7 @@
-"""Arrays to image bytes and to JavaScript typed arrays (Lucid's ``misc.io.serialize_array``)."""
+"""Arrays to image bytes and to JavaScript typed arrays (Lucid's ``misc.io.serialize_array``).
+
+``_normalize_array`` is Lucid's domain-to-uint8 mapping (round half to even); the fixed [0, 1] conversion the rest
+of the package uses is :func:`lucid_fast.misc.image.to_uint8`."""
 import base64
 import io as _io
 import logging
@@ -42,19 +45,6 @@ def _normalize_array(array, domain=(0, 1)):
     if hi != lo:
         array *= 255.0 / (hi - lo)
     return np.clip(np.rint(array), 0, 255).astype(np.uint8)
-
-
-def _to_uint8(img):
-    """An image (any shape) as uint8: uint8 unchanged, floats in [0, 1] clipped and rounded (the gallery and the
-    mesh viewer use it)."""
-    img = np.asarray(img)
-    if img.dtype == np.uint8:
-        return img
-    if not np.issubdtype(img.dtype, np.floating):
-        raise ValueError(f"images must be float in [0, 1] or uint8, got dtype {img.dtype}")
-    if not np.isfinite(img).all():
-        raise ValueError("the image contains NaN or inf")
-    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def _serialize_normalized_array(array, fmt="png", quality=70):

@@ -17,46 +17,20 @@ import tempfile
 
 import numpy as np
 
+from lucid_fast.misc.image import image_grid
+from lucid_fast.misc.notebook import in_notebook
+
 from .collapse_channels import collapse_channels
+from .saving import save
 from .serialize_array import _normalize_array, serialize_array
 
 log = logging.getLogger(__name__)
-
-
-def _in_notebook():
-    try:
-        from IPython import get_ipython
-
-        ip = get_ipython()
-        return ip is not None and "IPKernelApp" in ip.config
-    except Exception:  # noqa: BLE001 - no IPython, or not a kernel
-        return False
 
 
 def _display_html(html_str):
     from IPython.display import HTML, display
 
     display(HTML(html_str))
-
-
-def image_grid(images, ncols=None, pad=2, pad_value=1.0):
-    """Tiles a batch (N, H, W, C) into one (H', W', C) image; a single (H, W, C) image is returned as is."""
-    images = np.asarray(images)
-    if images.ndim in (2, 3):
-        return images
-    if images.ndim != 4:
-        raise ValueError(f"image_grid: expected (N, H, W, C), got shape {images.shape}")
-    n, h, w, c = images.shape
-    if n == 1:
-        return images[0]
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
-    nrows = int(np.ceil(n / ncols))
-    fill = pad_value if np.issubdtype(images.dtype, np.floating) else 255
-    grid = np.full((nrows * h + (nrows - 1) * pad, ncols * w + (ncols - 1) * pad, c), fill, dtype=images.dtype)
-    for i in range(n):
-        r, k = divmod(i, ncols)
-        grid[r * (h + pad):r * (h + pad) + h, k * (w + pad):k * (w + pad) + w] = images[i]
-    return grid
 
 
 def _image_url(array, fmt="png", mode="data", quality=90, domain=None):
@@ -76,8 +50,6 @@ def _image_html(array, w=None, domain=None, fmt="png"):
 
 def _save_temp(array, domain, title=None):
     """Outside a notebook: the image as a PNG in a temporary file; prints and returns the path."""
-    from .saving import save
-
     fd, path = tempfile.mkstemp(suffix=".png", prefix="lucid_fast_show_")
     os.close(fd)
     save(array, path, domain=domain)
@@ -98,7 +70,7 @@ def image(array, domain=None, w=None, format="png", **kwargs):  # noqa: A002 - L
     image's own range); ``w``: display width in pixels (notebooks)."""
     array = np.asarray(array)
     _normalize_array(array, domain=domain)  # checks the array before anything is displayed
-    if _in_notebook():
+    if in_notebook():
         title = kwargs.get("title")
         _display_html((f"<div>{html.escape(str(title))}</div>" if title else "")
                       + _image_html(array, w=w, domain=domain, fmt=format))
@@ -113,7 +85,7 @@ def images(arrays, labels=None, domain=None, w=None, **kwargs):
         raise ValueError(f"images: {len(labels)} labels for {len(arrays)} images")
     for a in arrays:
         _normalize_array(a, domain=domain)
-    if _in_notebook():
+    if in_notebook():
         cells = []
         for i, a in enumerate(arrays):
             label = "" if labels is not None and not labels else (labels[i] if labels else i)
