@@ -8,7 +8,7 @@ Blocks of Interpretability" notebooks, Olah et al. 2018).
     attribution.channel(fer, face, "add_3", "happy")                                     # the same, shorter
     attribution.spatial_to_spatial(model, image, "block4_conv3", "block5_conv3")         # (H2, W2, H1, W1)
 
-Every function takes a model (anything :func:`lucid_fast.models.load_model` accepts: a modelzoo name, a Keras
+Every function takes a model (anything :func:`lucid_fast.modelzoo.load_model` accepts: a modelzoo name, a Keras
 model, a GraphDef, an adapter), an image in [0, 1] (``(H, W, C)`` or a batch of one, ``C`` the model's input
 channels; uint8 images are divided by 255) and layer names.
 
@@ -61,7 +61,7 @@ def _tf():
 
 
 def _adapter(model):
-    from lucid_fast.models import load_model  # noqa: PLC0415
+    from lucid_fast.modelzoo import load_model  # noqa: PLC0415
 
     return load_model(model)
 
@@ -91,7 +91,7 @@ def _cache(adapter):
 
 def _as_images(adapter, images, who, single=False):
     """NHWC float32 in [0, 1] with the model's channel count; a clear ValueError otherwise."""
-    from lucid_fast.models import _channel_conversion_hint  # noqa: PLC0415
+    from lucid_fast.models.protocol import channel_conversion_hint  # noqa: PLC0415
 
     if hasattr(images, "numpy"):
         images = images.numpy()
@@ -108,7 +108,7 @@ def _as_images(adapter, images, who, single=False):
     want = adapter.input_channels
     if want is not None and arr.shape[-1] != want:
         raise ValueError(f"{who}: image has {arr.shape[-1]} channels but model {adapter.name!r} takes {want} "
-                         f"(shape {arr.shape}){_channel_conversion_hint(arr.shape[-1], want)}")
+                         f"(shape {arr.shape}){channel_conversion_hint(arr.shape[-1], want)}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{who}: image contains NaN or infinite values")
     lo, hi = float(arr.min()), float(arr.max())
@@ -150,7 +150,7 @@ def activations(model, images, layers, batch_size=16):
     """The activations of ``layers`` on ``images``: ``{name: (N, ...) numpy array}``.
 
     Args:
-        model: Anything :func:`lucid_fast.models.load_model` accepts.
+        model: Anything :func:`lucid_fast.modelzoo.load_model` accepts.
         images: ``(H, W, C)`` or ``(N, H, W, C)`` in [0, 1] (any size; uint8 is divided by 255).
         layers: A layer name or a list of names.
         batch_size: Images per model call.
@@ -506,7 +506,7 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     """Attributes a score to the activations of ``layer`` on one image.
 
     Args:
-        model: Anything :func:`lucid_fast.models.load_model` accepts.
+        model: Anything :func:`lucid_fast.modelzoo.load_model` accepts.
         image: ``(H, W, C)`` (or ``(1, H, W, C)``) in [0, 1].
         layer: The layer whose activations get the credit.
         score_spec: What to explain; see :func:`score`.

@@ -161,9 +161,9 @@ def _render(args):
 
 
 def _layers(args):
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(args.model)
+    adapter = modelzoo.load_model(args.model)
     rows = adapter.layers()
     print(f"{'layer':40s} {'channels':>8s}  spatial")
     for info in rows:

@@ -3,6 +3,7 @@
     import lucid_fast.modelzoo as modelzoo
     model = modelzoo.load("vgg16_hed")               # embedded: works offline
     for info in modelzoo.layer_info(model): ...      # names, channels, spatial sizes at 224x224
+    adapter = modelzoo.load_model(anything)          # a zoo name, or whatever lucid_fast.models.load_model takes
 
 Models:
 
@@ -22,6 +23,7 @@ Every loaded model takes RGB images in [0, 1] through its adapter (``image_value
 from __future__ import annotations
 
 import difflib
+import os
 import threading
 from typing import NamedTuple
 
@@ -32,8 +34,8 @@ from lucid_fast.modelzoo.inceptionv1 import InceptionV1, InceptionV1AdvFinetuned
 from lucid_fast.modelzoo.keras_applications import VGG16, InceptionV3, ResNet50
 from lucid_fast.modelzoo.vision_base import EMBEDDED, ZooModel
 
-__all__ = ["load", "list_models", "layer_info", "is_model_name", "get_entry", "clear_cache", "cache_dir",
-           "ModelEntry", "ChecksumError", "OfflineError", "DEFAULT_MODEL"]
+__all__ = ["load", "load_model", "list_models", "layer_info", "is_model_name", "get_entry", "clear_cache",
+           "cache_dir", "ModelEntry", "ChecksumError", "OfflineError", "DEFAULT_MODEL"]
 
 DEFAULT_MODEL = "vgg16_hed"
 
@@ -116,6 +118,32 @@ def load(name=DEFAULT_MODEL, cache=False, **kwargs):
         return _CACHE[key]
 
 
+def load_model(model, **kwargs):
+    """The adapter for anything render_vis accepts: the one loader for a model that may be a zoo name.
+
+    A modelzoo name (``"vgg16_hed"``; not shadowed by an existing file or folder of that name) goes to
+    :func:`load` (``kwargs`` as there); everything else to :func:`lucid_fast.models.load_model` (a
+    ``ModelAdapter``, a Keras model, a SavedModel / ``.pb`` / ``.keras`` path, a GraphDef, anything with
+    ``to_adapter()``).
+
+    Raises:
+        ValueError: a string that is neither an existing path nor a modelzoo name (naming the closest names),
+            or anything ``lucid_fast.models.load_model`` rejects.
+    """
+    from lucid_fast.models import loading  # noqa: PLC0415 - TensorFlow loads on use
+
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not (os.path.isdir(path) or os.path.isfile(path)):
+            if is_model_name(path):
+                return load(path, **kwargs)
+            close = difflib.get_close_matches(path.lower(), [m for m, _, _ in list_models()], n=3)
+            hint = f" Closest modelzoo names: {close}." if close else ""
+            raise ValueError(f"load_model: {path!r} is neither an existing path nor a modelzoo name.{hint} "
+                             f"Accepted: {loading.ACCEPTED}")
+    return loading.load_model(model, **kwargs)
+
+
 def clear_cache():
     """Forgets the models kept by ``load(..., cache=True)``."""
     with _CACHE_LOCK:
@@ -133,6 +161,4 @@ def layer_info(model=DEFAULT_MODEL):
     """
     if is_model_name(model):
         return get_entry(model).layer_info()
-    from lucid_fast.models import load_model  # noqa: PLC0415
-
     return load_model(model).layers()

@@ -339,9 +339,11 @@ class Model:
         ``render.import_model``); without one (a placeholder in Lucid) it raises, naming the TF2 way."""
         if t_input is None or input_map is not None:
             raise RuntimeError(_NO_GRAPH_IMPORT.format(what="Model.import_graph"))
-        from lucid_fast.optvis.render import import_model
+        from lucid_fast.models import layer_accessor
 
-        return import_model(self, t_input)
+        adapter = self.to_adapter()
+        return layer_accessor(adapter, t_input, who="import_model",
+                              labels=lambda: getattr(adapter, "labels", None) or getattr(self, "labels", None))
 
     def show_graph(self):
         from lucid_fast.misc.io.showing import graph

@@ -124,9 +124,9 @@ def caricature(img, model, layer, n_steps=512, cossim_pow=0.0, verbose=False, si
     if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
         raise ValueError(f"caricature: n_steps must be an int >= 0, got {n_steps!r}")
 
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(model)
+    adapter = modelzoo.load_model(model)
     if size is None:
         nominal = getattr(adapter, "image_shape", None)
         size = tuple(nominal[:2]) if nominal is not None and None not in nominal[:2] else 224
@@ -207,9 +207,9 @@ def activation_similarity(model, images, reference, layer):
     """
     import tensorflow as tf
 
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(model)
+    adapter = modelzoo.load_model(model)
     imgs = np.asarray(images, np.float32)
     ref = np.asarray(reference, np.float32)
     imgs = imgs[None] if imgs.ndim == 3 else imgs

@@ -29,7 +29,7 @@ def _main(objective_f, model, layer, channel_indices, alpha=False, negative=Fals
         ``losses`` the image's objective at each step (computed on the untransformed image; Lucid reported the
         transformed one).
     """
-    from lucid_fast import models
+    from lucid_fast import modelzoo
     from lucid_fast.modelzoo.vision_base import Layer
 
     if decorrelation_matrix is not None:
@@ -42,7 +42,7 @@ def _main(objective_f, model, layer, channel_indices, alpha=False, negative=Fals
         layer_name = layer
     else:
         raise ValueError(f"feature_visualization: layer must be a layer name or a Layer, got {layer!r}")
-    adapter = models.load_model(model)
+    adapter = modelzoo.load_model(model)
     shape = getattr(adapter, "image_shape", None) or getattr(model, "image_shape", None) or (224, 224, 3)
     h, w = (int(shape[0]), int(shape[1])) if None not in tuple(shape[:2]) else (224, 224)
     sign = -1.0 if negative else 1.0

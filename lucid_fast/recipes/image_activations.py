@@ -15,16 +15,16 @@ def image_activations(model, image, layer_names=None):
     Returns:
         A dict of numpy arrays, one (h', w', channels) (or (channels,)) per layer.
     """
-    from lucid_fast import models
-    from lucid_fast.optvis.render import import_model
+    from lucid_fast import modelzoo
+    from lucid_fast.models import layer_accessor
     from lucid_fast.recipes.caricature import fit_image
 
-    adapter = models.load_model(model)
+    adapter = modelzoo.load_model(model)
     if layer_names is None:
         layer_names = [info.name for info in adapter.layers() if info.kind == "conv"]
     shape = getattr(adapter, "image_shape", None)
     size = tuple(shape[:2]) if shape is not None and None not in tuple(shape[:2]) else np.shape(image)[:2]
-    T = import_model(adapter, fit_image(image, size)[None])
+    T = layer_accessor(adapter, fit_image(image, size)[None])
     return {name: T(name).numpy()[0] for name in layer_names}
 
 

@@ -82,7 +82,9 @@ def test_channel_activation_fn_shares_a_layer_read_twice():
 
 
 def test_channel_activation_fn_on_vgg16_hed_is_exact():
-    adapter = models.load_model("vgg16_hed")
+    from lucid_fast import modelzoo
+
+    adapter = modelzoo.load_model("vgg16_hed")
     x = tf.constant(np.random.default_rng(0).random((2, 20, 20, 3), np.float32))
     f = adapter.channel_activation_fn({"block1_conv2": [7, 30]}, relu_override=True)
     assert f.sliced == ("block1_conv2",)

@@ -39,8 +39,39 @@ def test_load_model_dispatch(tiny, tiny_saved_model, tmp_path):
     ("vgg16_hd", "vgg16_hed"),
 ])
 def test_load_model_rejects_what_it_cannot_load(bad, match):
+    from lucid_fast import modelzoo
+
     with pytest.raises(ValueError, match=match):
+        modelzoo.load_model(bad)
+    with pytest.raises(ValueError, match="accepted" if bad == 42 else "not an existing path"):
         load_model(bad)
+
+
+def test_zoo_names_load_through_the_zoo(tmp_path, monkeypatch):
+    """lucid_fast.models.load_model does not know the zoo (the zoo imports it, never the reverse): a zoo name
+    there is an error that says where names load; modelzoo.load_model takes names and everything else."""
+    from lucid_fast import modelzoo
+
+    with pytest.raises(ValueError, match=r"lucid_fast\.modelzoo\.load_model\(name\)"):
+        load_model("vgg16_hed")
+    adapter = modelzoo.load_model("vgg16_hed")
+    assert isinstance(adapter, KerasAdapter)
+    assert modelzoo.load_model(adapter) is adapter
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vgg16_hed").mkdir()  # an existing folder of a zoo name's name is a path, as before
+    with pytest.raises(ValueError, match="not a SavedModel"):
+        modelzoo.load_model("vgg16_hed")
+
+
+def test_models_import_neither_the_zoo_nor_tensorflow_for_the_protocol():
+    import subprocess
+    import sys
+
+    code = ("import sys; import lucid_fast.models.protocol; assert 'tensorflow' not in sys.modules; "
+            "import lucid_fast.models as m; m.load_model; m.KerasAdapter; m.GraphDefAdapter; m.estimate_step_bytes; "
+            "assert 'lucid_fast.modelzoo' not in sys.modules and 'lucid_fast.optvis' not in sys.modules, "
+            "sorted(k for k in sys.modules if k.startswith('lucid_fast'))")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def test_load_model_rejects_files_it_cannot_read(tmp_path):
@@ -254,3 +285,24 @@ def test_saved_model_without_signatures_uses_call(tmp_path, rng):
     assert_close(acts["act"].numpy(), np.maximum(pre, 0), "fwd", "relu")
     with pytest.raises(ValueError, match="no signature"):
         load_model(path, signature="serving_default")
+
+
+@pytest.mark.parametrize("kind", ["keras", "graphdef", "saved_model"])
+def test_layer_accessor_on_an_image(kind, tiny_adapters, rng):
+    """models.layer_accessor (the core of render.import_model): T(layer) as activation_fn gives it, T("input")
+    the raw image, T("labels") the labels or a ValueError; the TF adapters are ModelAdapters of the protocol."""
+    from lucid_fast.models import TFModelAdapter, layer_accessor
+    from lucid_fast.models.protocol import ModelAdapter as ProtocolAdapter
+
+    adapter = tiny_adapters[kind]
+    assert isinstance(adapter, TFModelAdapter) and isinstance(adapter, ProtocolAdapter)
+    assert ModelAdapter is ProtocolAdapter and isinstance(adapter.runs_on_gpu(), bool)
+    img = rng.uniform(size=(16, 16, 3)).astype(np.float32)
+    T = layer_accessor(adapter, img)
+    expect = adapter.activation_fn(["conv1"])(img[None])["conv1"].numpy()
+    np.testing.assert_array_equal(T("conv1:0").numpy(), expect)
+    assert T("conv1") is T("conv1")  # computed once
+    np.testing.assert_array_equal(T("input").numpy(), img[None])
+    with pytest.raises(ValueError, match="has no labels"):
+        T("labels")
+    assert layer_accessor(adapter, img, labels=lambda: ["a", "b", "c"])("labels") == ["a", "b", "c"]

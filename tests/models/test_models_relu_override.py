@@ -62,14 +62,15 @@ def test_custom_gradient_functions(fn, x, g, expected):
 @pytest.mark.parametrize("op, x, g, expected", [("Relu", RELU_X, RELU_G, RELU_EXPECTED),
                                                 ("Relu6", RELU6_X, RELU6_G, RELU6_EXPECTED)])
 def test_registered_gradient_under_override_map(op, x, g, expected):
-    from lucid_fast import models
+    from lucid_fast.models import tf_overrides
 
-    models._register_override_gradients()
-    models._register_override_gradients()  # idempotent
+    tf_overrides._register_override_gradients()
+    tf_overrides._register_override_gradients()  # idempotent
     graph = tf.Graph()
     with graph.as_default():
         x_t = tf.constant(x)
-        with graph.gradient_override_map({"Relu": models._RELU_GRAD_NAME, "Relu6": models._RELU6_GRAD_NAME}):
+        overrides = {"Relu": tf_overrides._RELU_GRAD_NAME, "Relu6": tf_overrides._RELU6_GRAD_NAME}
+        with graph.gradient_override_map(overrides):
             y = tf.nn.relu(x_t) if op == "Relu" else tf.nn.relu6(x_t)
         (dx,) = tf.compat.v1.gradients(tf.reduce_sum(y * g), [x_t])
         with tf.compat.v1.Session(graph=graph) as sess:

@@ -8,8 +8,7 @@ import pytest
 import tensorflow as tf
 
 from lucid_fast import modelzoo
-from lucid_fast.models import load_model
-from lucid_fast.modelzoo import fer_emotion
+from lucid_fast.modelzoo import fer_emotion, load_model
 
 
 @pytest.fixture(scope="module")
