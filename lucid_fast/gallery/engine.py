@@ -1,11 +1,11 @@
 """Renders one unit of a gallery job: up to K channels of one layer in one optimization, one image per channel.
 
 The images of a unit form one batch (Lucid's channel objective with ``batch=``: image b maximizes channel
-``channels[b]`` of the layer; with negatives, image K+b minimizes it). The step is lucid_fast's
-:class:`~lucid_fast.optvis.render.VisSession` with one change: the model part asks the adapter for only the
-unit's channels of the layer (:meth:`~lucid_fast.models.ModelAdapter.channel_activation_fn`), so the layer's
-own convolution computes K output channels instead of all of them, and the step also keeps each image's
-objective (the per-image trace every record carries).
+``channels[b]`` of the layer; with negatives, image K+b minimizes it): ``objectives.channels_per_image``, run by
+the one optimization step (:class:`lucid_fast.optvis.engine.Engine`) with ``per_item=True`` for the per-image
+trace every record carries. The model computes only the unit's channels of the layer (the engine slices the
+objective's layer to the channels it declares), so the layer's own convolution computes K output channels
+instead of all of them.
 """
 from __future__ import annotations
 
@@ -55,71 +55,15 @@ class UnitResult:
         self.info = info                      # host, pid, threads, model fingerprint, sliced
 
 
-def _session_class():
-    from lucid_fast.optvis import render
-
-    class ChannelBatchSession(render.VisSession):
-        """A VisSession whose objective is ``sum_b sign_b * channel(layer, cols_b, batch=b)``, computed through the
-        adapter's channel slicing, and whose step also stores each image's objective in ``per_item_v``."""
-
-        def __init__(self, model, layer, channels, negative, **kwargs):
-            from lucid_fast.optvis import objectives
-
-            self.gallery_layer = layer
-            self.gallery_channels = [int(c) for c in channels]
-            k = len(self.gallery_channels)
-            self.cols = list(range(k)) * (2 if negative else 1)
-            self.signs = [1.0] * k + ([-1.0] * k if negative else [])
-            terms = [objectives.channel(layer, self.gallery_channels[col], batch=b)
-                     for b, col in enumerate(self.cols)]
-            terms = [t if s > 0 else -t for t, s in zip(terms, self.signs)]
-            super().__init__(model, objectives.Objective.sum(terms), **kwargs)
-            self.per_item_v = self.tf.Variable(np.zeros(len(self.cols), np.float32), trainable=False)
-
-        def _step_fn(self, override):
-            fn = self._step_fns.get(override)
-            if fn is not None:
-                return fn
-            tf = self.tf
-            layer = self.model.resolve(self.gallery_layer)
-            act_fn = self.model.channel_activation_fn({layer: self.gallery_channels}, relu_override=override)
-            self.sliced = act_fn.sliced
-            cols_t = tf.constant(self.cols, tf.int32)
-            signs_t = tf.constant(self.signs, tf.float32)
-            tf_fns, per_item_v = self.chain.tf_fns, self.per_item_v
-
-            @tf.function(input_signature=[self._model_input_spec(), self._raw_spec()], autograph=False)
-            def step(x_t, x_raw_t):
-                with tf.GradientTape() as tape:
-                    tape.watch(x_t)
-                    x_in_t = x_t
-                    for f in tf_fns:
-                        x_in_t = f(x_in_t)
-                    acts_t = act_fn(x_in_t)[layer]                      # (B, ..., K): the unit's channels
-                    axes = list(range(1, acts_t.shape.rank - 1))
-                    means_t = tf.reduce_mean(acts_t, axis=axes) if axes else acts_t       # (B, K)
-                    per_item_t = signs_t * tf.gather(means_t, cols_t[:, None], axis=1, batch_dims=1)[:, 0]
-                    loss_t = tf.reduce_sum(per_item_t)
-                grad_x_t = tape.gradient(loss_t, x_t)
-                per_item_v.assign(per_item_t)
-                return loss_t, grad_x_t, tf.zeros_like(x_raw_t)
-
-            self._step_fns[override] = step
-            return step
-
-    return ChannelBatchSession
-
-
 class ChannelBatchRenderer:
     """Renders units of one job; holds the loaded model (load it once per process)."""
 
     def __init__(self, model, settings: Settings):
-        from lucid_fast import models
+        from lucid_fast import modelzoo
 
-        self.adapter = models.load_model(model)
+        self.adapter = modelzoo.load_model(model)
         self.settings = settings
         self._fingerprint = None
-        self._session_cls = _session_class()
 
     @property
     def fingerprint(self):
@@ -136,53 +80,64 @@ class ChannelBatchRenderer:
                 return info.channels
         raise ValueError(f"gallery: layer {layer!r} is not a tap of {self.adapter.name!r}")
 
+    def unit_engine(self, layer, channels, seed=None):
+        """The optimization of one unit (an :class:`~lucid_fast.optvis.engine.Engine` with ``per_item=True``):
+        ``channels`` of ``layer``, and with negatives their ``-channel`` optima, one image each, under the job's
+        settings. ``seed`` defaults to the unit's own (:func:`~lucid_fast.gallery.settings.unit_seed`)."""
+        from lucid_fast.optvis import objectives, param, transform
+        from lucid_fast.optvis.engine import Engine
+        from lucid_fast.optvis.optimizers import Adam
+
+        s = self.settings
+        channels = [int(c) for c in channels]
+        k = len(channels)
+        b = 2 * k if s.negative else k
+        c_in = self.adapter.input_channels
+        if c_in in (None, 3):
+            node = param.image(s.size, batch=b, fft=s.fft, decorrelate=s.decorrelate)
+        else:  # e.g. fer_emotion's grayscale input: no colour to decorrelate
+            node = param.image(s.size, batch=b, fft=s.fft, channels=c_in)
+        first = s.phases()[0]
+        # image b maximizes channel channels[b]; with negatives, image k + b maximizes -channel channels[b]
+        objective = objectives.channels_per_image(layer, channels * (2 if s.negative else 1),
+                                                  [1.0] * k + ([-1.0] * k if s.negative else []))
+        return Engine(self.adapter, objective, param.ParamGraph(node),
+                      transform.make_chain(None if first.transforms is None else list(first.transforms)),
+                      Adam(float(first.learning_rate)), unit_seed(s.seed, layer, channels) if seed is None else seed,
+                      relu_gradient_override=s.relu_override, per_item=True, who="gallery")
+
     def render_unit(self, layer, channels, progress=None):
         """Renders ``channels`` of ``layer`` in one optimization; returns a :class:`UnitResult`.
 
         Args:
             progress: optional ``f(step, steps)`` called after each step.
         """
-        from lucid_fast.misc.io import _to_uint8
-        from lucid_fast.optvis import param, render, transform
+        from lucid_fast.misc.image import to_uint8
 
         s = self.settings
         channels = [int(c) for c in channels]
         k = len(channels)
         b = 2 * k if s.negative else k
         t0 = time.perf_counter()
-        c_in = self.adapter.input_channels
-        if c_in in (None, 3):
-            def param_f():
-                return param.image(s.size, batch=b, fft=s.fft, decorrelate=s.decorrelate)
-        else:  # e.g. fer_emotion's grayscale input: no colour to decorrelate
-            def param_f():
-                return param.image(s.size, batch=b, fft=s.fft, channels=c_in)
+        vis = self.unit_engine(layer, channels)
         phases = s.phases()
-        first = phases[0]
-        vis = self._session_cls(
-            self.adapter, layer, channels, s.negative,
-            param_f=param_f,
-            optimizer=first.learning_rate,
-            transforms=transform.standard_transforms if first.transforms is None else list(first.transforms),
-            relu_gradient_override=s.relu_override, seed=unit_seed(s.seed, layer, channels))
         trace = np.empty((s.steps, b), np.float64)
-        i = 0
-        for phase in phases:
-            if s.preset is not None:  # as render_vis(preset=...): learning rate and transforms, moments kept
-                render._enter_phase(vis, phase)
-            for _ in range(phase.steps):
-                vis.step()
-                trace[i] = vis.per_item_v.numpy()
-                i += 1
-                if progress is not None:
-                    progress(i, s.steps)
-        images = _to_uint8(vis.image())
+
+        def record(i, _loss):
+            trace[i] = vis.last_per_item
+            if progress is not None:
+                progress(i + 1, s.steps)
+
+        # with a preset, each phase sets the learning rate and transforms (moments kept), as render_vis does
+        vis.run(phases=phases if s.preset is not None else None,
+                steps=None if s.preset is not None else s.steps, on_step=record)
+        images = to_uint8(vis.image())
         if images.shape[-1] == 1:  # grayscale models: sprites are stored and shown as RGB
             images = np.repeat(images, 3, axis=-1)
         wall = time.perf_counter() - t0
         info = {"host": socket.gethostname(), "pid": os.getpid(), "python": platform.python_version(),
                 "tf_intra_op_threads": _tf_threads(), "model_fingerprint": self.fingerprint,
-                "sliced": bool(getattr(vis, "sliced", ()))}
+                "sliced": bool(vis.sliced)}
         return UnitResult(layer, channels, images[:k], trace[:, :k],
                           images[k:] if s.negative else None, trace[:, k:] if s.negative else None, wall, info)
 

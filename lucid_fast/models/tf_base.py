@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from lucid_fast.models.accessor import LayerAccessor
 from lucid_fast.models.protocol import LayerInfo, ModelAdapter, channel_conversion_hint
 
 __all__ = ["TFModelAdapter", "layer_accessor"]
@@ -115,10 +116,6 @@ def _info_from_shape(name, shape, kind):
     return LayerInfo(name, None if channels is None else int(channels), spatial, kind)
 
 
-def _strip(name):
-    return name[:-2] if isinstance(name, str) and name.endswith(":0") else name
-
-
 def layer_accessor(adapter, image_t, image_raw_t=None, labels=None, who="layer_accessor"):
     """A layer accessor ``T`` on a given image (the core of Lucid's ``import_model``).
 
@@ -144,21 +141,15 @@ def layer_accessor(adapter, image_t, image_raw_t=None, labels=None, who="layer_a
     raw_t = image_t if image_raw_t is None else tf.convert_to_tensor(image_raw_t, tf.float32)
     cache = {}
 
-    def T(layer):
-        layer = _strip(layer)
-        if layer == "input":
-            return raw_t
-        if layer == "labels":
-            if labels is None:
-                found = getattr(adapter, "labels", None)
-            else:
-                found = labels() if callable(labels) else labels
-            if found is None:
-                raise ValueError(f"{who}: model {adapter.name!r} has no labels")
-            return found
-        name = adapter.resolve(layer)
+    def get(name):
         if name not in cache:
             cache[name] = adapter.activation_fn([name])(image_t)[name]
-        return cache[name]
+        return cache[name], None
 
-    return T
+    def find_labels():
+        found = getattr(adapter, "labels", None) if labels is None else (labels() if callable(labels) else labels)
+        if found is None:
+            raise ValueError(f"{who}: model {adapter.name!r} has no labels")
+        return found
+
+    return LayerAccessor(adapter.resolve, get, {"input": raw_t, "labels": find_labels})

@@ -65,6 +65,7 @@ from lucid_fast.optvis.objectives_util import (
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
 
 __all__ = [
+    "channels_per_image", "PerImageObjective",
     "NativeTerm", "Objective", "wrap_objective", "as_objective", "handle_batch",
     "neuron", "channel", "direction", "direction_cossim", "direction_neuron", "tensor_direction", "deepdream",
     "class_logit", "total_variation", "L1", "L2", "blur_input_each_step", "blur_alpha_each_step",
@@ -554,6 +555,48 @@ def channel(layer, n_channel, batch=None):
         return tf.reduce_mean(_channel_of("channel", _T_handle_batch(T, batch)(layer), n_channel, layer))
     inner.channel_reads = {layer: {n_channel}}
     return inner
+
+
+class PerImageObjective(Objective):
+    """An objective that is a sum of one value per image of the batch, and can give those values
+    (``tf_per_item(T)``, shape ``(B,)``): the engine's ``per_item=True`` returns them after every step. The
+    algebra (``+``, ``*``, ...) makes plain objectives of it."""
+
+    def __init__(self, per_item_func, name="", description="", channel_reads=None):
+        super().__init__(lambda T: tf.reduce_sum(per_item_func(T)), name, description, (), channel_reads)
+        self.per_item_func = per_item_func
+
+    def tf_per_item(self, T):
+        """Each image's objective, a float32 ``(B,)`` tensor whose sum is :meth:`tf_part`."""
+        return self.per_item_func(T)
+
+
+def channels_per_image(layer, channels, signs=None):
+    """Image ``b`` of the batch maximizes ``signs[b]`` times the mean of channel ``channels[b]`` of ``layer``
+    (a gallery unit: K channels in one optimization, with their negatives ``-channel`` as further images).
+
+    The sum over the batch equals ``sum_b sign_b * channel(layer, channels[b], batch=b)``; each image's value is
+    available per step (:class:`PerImageObjective`). Where the model computes only these channels of the layer,
+    they are read as computed, without expanding them to the whole layer.
+    """
+    channels = [int(c) for c in channels]
+    for c in channels:
+        _check_channel("channels_per_image", c)
+    signs = [1.0] * len(channels) if signs is None else [float(s) for s in signs]
+    if len(signs) != len(channels):
+        raise ValueError(f"channels_per_image: {len(signs)} signs for {len(channels)} channels")
+
+    def per_item(T):
+        sliced = getattr(T, "sliced", None)
+        acts_t, computed = sliced(layer) if sliced is not None else (T(layer), None)
+        cols = [computed.index(c) for c in channels] if computed is not None else channels
+        axes = list(range(1, acts_t.shape.rank - 1))
+        means_t = tf.reduce_mean(acts_t, axis=axes) if axes else acts_t       # (B, channels computed)
+        cols_t = tf.constant(cols, tf.int32)
+        return tf.constant(signs, tf.float32) * tf.gather(means_t, cols_t[:, None], axis=1, batch_dims=1)[:, 0]
+
+    return PerImageObjective(per_item, "channels_per_image", f"channels_per_image({layer!r}, {channels})",
+                             {layer: set(channels)})
 
 
 def _as_direction(op, vec):

@@ -1,7 +1,9 @@
 """Checks a render before its first step, so that what would fail inside TensorFlow fails here, clearly.
 
-:func:`check_session` runs when a :class:`~lucid_fast.optvis.render.VisSession` is built (render_vis builds
-one), after the model and the objective are known and before any parameter is allocated:
+:func:`check_session` runs when an :class:`~lucid_fast.optvis.engine.Engine` is built (render_vis, galleries and
+activation grids build one), after the model and the objective are known and before any parameter is allocated.
+What needs the model's framework (tracing the objective) is the model side's (``ObjectiveStep``); this module
+only asks it:
 
 1. **The objective on the real input sizes.** The transforms change the image size from step to step (the
    standard ones by random scaling); the objective and its gradient are traced once at the smallest size they
@@ -12,7 +14,7 @@ one), after the model and the objective are known and before any parameter is al
    its input to integers, a layer that does not depend on the input) would return the initial image
    unchanged; it is refused.
 3. **Memory.** A step's peak memory is estimated at the largest size the transforms produce
-   (:func:`lucid_fast.models.estimate_step_bytes`) and compared with what is available
+   (the adapter's ``estimate_step_bytes``; for TensorFlow models :mod:`lucid_fast.models.tf_memory`) and compared with what is available
    (:mod:`lucid_fast.misc.memory`); a step that would not fit raises
    :class:`~lucid_fast.misc.memory.InsufficientMemoryError` naming the estimate, the memory available and a size
    that fits. TensorFlow on the CPU aborts the process when an allocation fails; this check is what stands
@@ -21,10 +23,7 @@ one), after the model and the objective are known and before any parameter is al
 """
 import math
 
-from lucid_fast import models
 from lucid_fast.misc import memory
-
-from .objectives_util import PositionError
 
 # Sizes a suggestion is rounded down to.
 SIZE_STEP = 8
@@ -50,68 +49,32 @@ def check_session(vis):
 
 def _trace_objective(vis, shape, sizes):
     """Traces objective and gradient on a static ``shape``; returns whether a gradient reaches the image."""
-    import tensorflow as tf
+    from .objectives_util import PositionError  # noqa: PLC0415 - TensorFlow-side module, loaded with the model
 
     try:
-        return _gradient_reaches_image(vis, shape)
+        return vis.model_step.gradient_reaches_image(shape)
     except PositionError as err:
-        raise PositionError(f"render_vis: {err} (the smallest image the transforms make here is "
+        raise PositionError(f"{vis.who}: {err} (the smallest image the transforms make here is "
                             f"{shape[1]}x{shape[2]})") from None
-    except (ValueError, TypeError, IndexError, tf.errors.InvalidArgumentError) as err:
+    except (ValueError, TypeError, IndexError) as err:
         fixed = _fixed_input_size(vis, shape)
         if fixed is not None:
             raise ValueError(_fixed_size_message(vis, fixed, sizes)) from err
         lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
-        raise ValueError(f"render_vis: the objective {vis.objective.description!r} cannot be evaluated on model "
+        raise ValueError(f"{vis.who}: the objective {vis.objective.description!r} cannot be evaluated on model "
                          f"{vis.model.name!r} for a {shape[1]}x{shape[2]} image (the smallest the transforms make "
                          f"here): {lines[-1] if lines else repr(err)}") from err
 
 
-def _gradient_reaches_image(vis, shape):
-    import tensorflow as tf
-
-    raw_shape = tuple(vis.image_shape)
-    layers = list(vis.layers)
-    act_fn = vis.model.activation_fn(layers, relu_override=False) if layers else None
-    found = {}
-
-    with_alpha = getattr(vis, "wants_alpha", False)  # the transformed alpha rides along as a last channel
-    n_model = vis.model.input_channels
-    if with_alpha:
-        shape = (*shape[:3], shape[3] + 1)
-
-    def probe(x_t, x_raw_t):
-        with tf.GradientTape() as tape:
-            tape.watch(x_t)
-            tape.watch(x_raw_t)
-            x_in_t, alpha_t = (x_t[..., :n_model], x_t[..., n_model:]) if with_alpha else (x_t, None)
-            for fn in vis.chain.tf_fns:
-                x_in_t = fn(x_in_t)
-            acts = act_fn(x_in_t) if act_fn is not None else {}
-            loss_t = tf.convert_to_tensor(vis.objective.tf_part(vis._make_T(acts, x_raw_t, x_in_t, alpha_t)),
-                                          tf.float32)
-        grads = tape.gradient(loss_t, [x_t, x_raw_t])
-        found["connected"] = any(g is not None for g in grads)
-        return loss_t
-
-    tf.function(probe, autograph=False).get_concrete_function(tf.TensorSpec(shape, tf.float32),
-                                                              tf.TensorSpec(raw_shape, tf.float32))
-    return found["connected"]
-
-
 def _fixed_input_size(vis, failed_shape):
     """(h, w) when the model runs at its nominal input size but not at ``failed_shape``, else None."""
-    import tensorflow as tf
-
     nominal = getattr(vis.model, "image_shape", None)
     if nominal is None or None in tuple(nominal)[:2]:
         return None
     nominal_hw = (int(nominal[0]), int(nominal[1]))
     if nominal_hw == tuple(failed_shape[1:3]) or not vis.layers:
         return None
-    try:
-        vis.model.activation_bytes(list(vis.layers), (failed_shape[0], *nominal_hw, failed_shape[3]))
-    except (ValueError, TypeError, IndexError, tf.errors.InvalidArgumentError):
+    if not vis.model_step.runs_at((failed_shape[0], *nominal_hw, failed_shape[3])):
         return None
     return nominal_hw
 
@@ -139,15 +102,6 @@ def _disconnected_message(vis):
 
 # ---- 3: memory at the largest size ------------------------------------------------------------------------------
 
-def _gpu_runs_model():
-    import tensorflow as tf
-
-    try:
-        return bool(tf.config.list_logical_devices("GPU"))
-    except Exception:  # noqa: BLE001 - no device information: assume the CPU
-        return False
-
-
 def native_bytes(vis, shape):
     """A rough upper bound of the image side's arrays in a step (float32), for images of ``shape``."""
     params = sum(math.prod(p.shape) for p in vis.graph.params)
@@ -155,11 +109,10 @@ def native_bytes(vis, shape):
 
 
 def _check_memory(vis, shape):
-    if memory.available_memory_bytes() is None or _gpu_runs_model():
+    if memory.available_memory_bytes() is None or vis.model.runs_on_gpu():
         return
     layers = list(vis.layers)
-    forward = vis.model.activation_bytes(layers, shape) if layers else 0
-    need = models.estimate_step_bytes(forward, native_bytes(vis, shape))
+    need = vis.model.estimate_step_bytes(layers, shape, native_bytes(vis, shape))
     available = memory.available_memory_bytes()
     if available is None or need <= available:
         return
@@ -177,7 +130,7 @@ def _advice(vis, need, available, largest):
     transforms make, which holds for convolutional layers; ADVICE_MARGIN covers the rounding of pooled sizes.
     """
     b, h, w, _ = vis.image_shape
-    per_pixel = (need - models.STEP_MEMORY_OVERHEAD) / (largest[0] * largest[1])
+    per_pixel = (need - vis.model.step_memory_overhead) / (largest[0] * largest[1])
 
     def fits(side):
         scale = side / min(h, w)
@@ -186,7 +139,7 @@ def _advice(vis, need, available, largest):
             area = max(a * c for a, c in vis.chain.output_sizes((hh, ww)))
         except ValueError:  # too small for the transforms
             return False
-        return models.STEP_MEMORY_OVERHEAD + ADVICE_MARGIN * per_pixel * max(area, hh * ww) <= available
+        return vis.model.step_memory_overhead + ADVICE_MARGIN * per_pixel * max(area, hh * ww) <= available
 
     lo, hi = 0, min(h, w) // SIZE_STEP  # in units of SIZE_STEP: fits(lo) assumed, fits(hi + 1) not
     while lo < hi:

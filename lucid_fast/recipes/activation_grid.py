@@ -22,7 +22,6 @@ whose target is all zero only get the shared terms).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -80,8 +79,8 @@ class GridParam:
         sd: Initial scale (Lucid's 0.01).
     """
 
-    def __init__(self, grid_hw, cell_size, group_weights, shared_res, rng, sd=0.01, optimizer=None):
-        from lucid_fast.optvis.render import Adam  # noqa: PLC0415
+    def __init__(self, grid_hw, cell_size, group_weights, shared_res, rng, sd=0.01, optimizer=None, batch=None):
+        from lucid_fast.optvis.optimizers import Adam  # noqa: PLC0415
 
         self.h, self.w = (int(v) for v in grid_hw)
         self.n, self.t = self.h * self.w, int(cell_size)
@@ -96,6 +95,36 @@ class GridParam:
         low_shape = (1, (self.h + 1) * self.r, (self.w + 1) * self.r, 3)
         self.low = _Adam(_aligned(rng.normal(0, sd, low_shape).astype(np.float32)), opt) if self.r else None
         self.step_count = 0
+        self.rng = rng
+        self.batch = self.n if batch is None else min(int(batch), self.n)
+        self.picked = None
+
+    # ---- the engine's parameterization interface (lucid_fast.optvis.engine.Engine) ----------------------------
+    @property
+    def output_shape(self):
+        """A step's images: ``batch`` cells."""
+        return (self.batch, self.t, self.t, 3)
+
+    @property
+    def params(self):
+        return [a.value for a in (self.own, self.groups, self.low) if a is not None]
+
+    tf_params = ()
+
+    def initialize(self, rng):
+        """Nothing to do: the values were drawn at construction, from the same generator."""
+
+    def forward(self):
+        """Draws a step's ``batch`` cells (from the run's generator) and renders them."""
+        self.picked = np.sort(self.rng.choice(self.n, size=self.batch, replace=False))
+        return self.forward_cells(self.picked)
+
+    def backward(self, grad_rgb):
+        return grad_rgb  # the adjoint runs in ascend, together with the per-cell update
+
+    def ascend(self, grad_rgb, optimizer, step):
+        """One step of the grid's own Adam (per-cell step counts) from the gradient of the last forward."""
+        self.backward_and_update(grad_rgb)
 
     def _windows(self, cells):
         r = self.r
@@ -124,7 +153,8 @@ class GridParam:
                  for k in range(0, len(cells), chunk)]
         return np.concatenate([np.array(p) for p in parts], 0)
 
-    def forward(self, cells):
+    def forward_cells(self, cells):
+        """RGB images of ``cells`` (kept for :meth:`backward_and_update`)."""
         self._cells = np.asarray(cells)
         self._x = self._pre(self._cells)
         return ops.to_valid_rgb(self._x, decorrelate=True, sigmoid=True)
@@ -182,25 +212,26 @@ class ActivationGridRender:
         return self.cells.transpose(0, 2, 1, 3, 4).reshape(h * t, w * t, c)
 
 
-def _step_fn(tf, act_fn, layer, batch, channels, cossim_pow, tf_fns):
-    @tf.function(input_signature=[tf.TensorSpec([batch, None, None, 3], tf.float32),
-                                  tf.TensorSpec([batch, channels], tf.float32)], autograph=False)
-    def step(x_t, targets_t):
-        with tf.GradientTape() as tape:
-            tape.watch(x_t)
-            x_in = x_t
-            for f in tf_fns:
-                x_in = f(x_in)
-            acts = act_fn(x_in)[layer]
-            acts = tf.reshape(acts, [batch, -1, channels])
-            v = targets_t[:, None, :]
-            dot = tf.reduce_sum(acts * v, -1)
-            if cossim_pow:
-                cos = dot / (1e-4 + tf.norm(acts, axis=-1))
-                dot = dot * tf.maximum(COSSIM_FLOOR, cos) ** cossim_pow
-            loss = tf.reduce_sum(tf.reduce_mean(dot, axis=1))
-        return loss, tape.gradient(loss, x_t)
-    return step
+TARGETS = "cell_targets"  # T(...) name of the step's cells' unit target directions
+
+
+def grid_objective(layer, batch, channels, cossim_pow):
+    """The sampled cells' objective: each cell's mean over positions of ``dot(a, v) * max(0.1, cos(a, v)) **
+    cossim_pow`` with ``v = T("cell_targets")[cell]``, summed over the cells."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from lucid_fast.optvis.objectives import Objective  # noqa: PLC0415
+
+    def objective(T):
+        acts = tf.reshape(T(layer), [batch, -1, channels])
+        v = T(TARGETS)[:, None, :]
+        dot = tf.reduce_sum(acts * v, -1)
+        if cossim_pow:
+            cos = dot / (1e-4 + tf.norm(acts, axis=-1))
+            dot = dot * tf.maximum(COSSIM_FLOOR, cos) ** cossim_pow
+        return tf.reduce_sum(tf.reduce_mean(dot, axis=1))
+
+    return Objective(objective, "activation_grid", f"activation_grid({layer!r}, cossim_pow={cossim_pow})")
 
 
 def render_activation_grid(model, image, layer, cell_size=48, n_groups=6, shared_res=4, steps=512, batch=16,
@@ -209,7 +240,7 @@ def render_activation_grid(model, image, layer, cell_size=48, n_groups=6, shared
     """Renders the activation grid of ``layer`` on ``image`` as one optimization (see the module docstring).
 
     Args:
-        model: Anything :func:`lucid_fast.models.load_model` accepts.
+        model: Anything :func:`lucid_fast.modelzoo.load_model` accepts (a model, a path, a zoo name).
         image: The photo, ``(H, W, C)`` in [0, 1] (its layer activations are the targets).
         layer: A spatial layer; the grid has one cell per position (keep it small: 14 x 14 is 196 cells).
         cell_size: Pixels per cell side.
@@ -227,12 +258,10 @@ def render_activation_grid(model, image, layer, cell_size=48, n_groups=6, shared
     Returns:
         :class:`ActivationGridRender`.
     """
-    import tensorflow as tf  # noqa: PLC0415
-
     from lucid_fast import attribution  # noqa: PLC0415
-    from lucid_fast._bindings import dlpack  # noqa: PLC0415
-    from lucid_fast.models import load_model  # noqa: PLC0415
-    from lucid_fast.optvis.render import Adam  # noqa: PLC0415
+    from lucid_fast.modelzoo import load_model  # noqa: PLC0415
+    from lucid_fast.optvis.engine import Engine  # noqa: PLC0415
+    from lucid_fast.optvis.optimizers import Adam  # noqa: PLC0415
 
     who = "render_activation_grid"
     adapter = load_model(model)
@@ -268,32 +297,18 @@ def render_activation_grid(model, image, layer, cell_size=48, n_groups=6, shared
         weights = np.zeros((n, 0), np.float32)
 
     rng = np.random.default_rng(seed)
-    grid = GridParam((h, w), int(cell_size), weights, int(shared_res), rng, optimizer=Adam(learning_rate))
+    grid = GridParam((h, w), int(cell_size), weights, int(shared_res), rng, optimizer=Adam(learning_rate),
+                     batch=batch)
     chain = transform_mod.make_chain(grid_transforms(cell_size) if transforms is None else transforms)
-    act_fn = adapter.activation_fn([canonical])
-    step_tf = _step_fn(tf, act_fn, canonical, batch, c, float(cossim_pow), chain.tf_fns)
+    engine = Engine(adapter, grid_objective(canonical, batch, c, float(cossim_pow)), grid, chain,
+                    Adam(learning_rate), rng, relu_gradient_override=False,
+                    feeds={TARGETS: ((batch, c), "float32")}, feed_f=lambda: {TARGETS: directions[grid.picked]},
+                    who=who)
     history = []
     for k in range(int(steps)):
-        picked = np.sort(rng.choice(n, size=batch, replace=False))
-        x_pre = grid.forward(picked)
-        if chain.is_identity:
-            x, mats = x_pre, None
-        else:
-            mats, size = chain.sample(batch, x_pre.shape[1:3], rng)
-            x = ops.affine_warp(x_pre, mats, out_hw=size, pad_mode=chain.pad_mode, fill_value=chain.fill_value)
-        loss_t, grad_t = step_tf(dlpack.to_tf(x), tf.constant(directions[picked]))
-        grad_x = dlpack.from_tf(grad_t)
-        if mats is None:
-            grad_pre = np.array(grad_x)
-        else:
-            grad_pre = ops.affine_warp_adjoint(grad_x, mats, in_hw=x_pre.shape[1:3], pad_mode=chain.pad_mode)
-        loss = float(loss_t.numpy())
-        if not math.isfinite(loss) or not np.isfinite(grad_pre).all():
-            raise FloatingPointError(f"{who}: the objective or its gradient is not finite at step {k}")
-        history.append(loss)
-        grid.backward_and_update(grad_pre)
+        history.append(engine.step())
         if progress and (k + 1) % max(1, int(steps) // 10) == 0:
-            print(f"step {k + 1}/{steps}: objective of the sampled cells {loss:.4g}", flush=True)
+            print(f"step {k + 1}/{steps}: objective of the sampled cells {history[-1]:.4g}", flush=True)
     cells = grid.images().reshape(h, w, int(cell_size), int(cell_size), 3)
     return ActivationGridRender(cells=cells, layer=canonical, targets=acts, group_weights=weights.reshape(h, w, -1),
                                 history=history)

@@ -67,10 +67,10 @@ class Render:
 
     def __init__(self, vis):
         self.vis, self.steps = vis, []
-        self.start = render._eval_objective(vis, vis.objective)
+        self.start = vis.evaluate(vis.objective)
 
     def end(self):
-        return render._eval_objective(self.vis, self.vis.objective)
+        return self.vis.evaluate(self.vis.objective)
 
 
 @pytest.fixture

@@ -3,9 +3,11 @@ import numpy as np
 import pytest
 
 from lucid_fast.gallery import Settings
-from lucid_fast.gallery.engine import ChannelBatchRenderer, _session_class
+from lucid_fast import models
+from lucid_fast.gallery.engine import ChannelBatchRenderer
 from lucid_fast.gallery.settings import unit_seed
-from lucid_fast.optvis import objectives, param, render
+from lucid_fast.optvis import objectives, param, render, transform
+from lucid_fast.optvis.engine import Engine
 
 
 @pytest.mark.parametrize("layer", ["conv2", "logits"])
@@ -13,15 +15,16 @@ def test_unit_matches_render_vis_with_lucids_batched_channel_objective(tiny_mode
     """Same seed, same steps: the sliced session follows VisSession on sum_b channel(layer, c_b, batch=b)."""
     channels = [3, 0, 4]
     seed = unit_seed(5, layer, channels)
-    session_cls = _session_class()
     kw = dict(param_f=lambda: param.image(16, batch=3), relu_gradient_override=True, seed=seed)
-    ours = session_cls(tiny_model, layer, channels, False, **kw)
+    ours = Engine(models.load_model(tiny_model), objectives.channels_per_image(layer, channels),
+                  param.ParamGraph(param.image(16, batch=3)), transform.make_chain(None), render.Adam(), seed,
+                  relu_gradient_override=True, per_item=True)
     obj = objectives.Objective.sum([objectives.channel(layer, c, batch=b) for b, c in enumerate(channels)])
     ref = render.make_vis_T(tiny_model, obj, **kw)
     per_item = []
     for _ in range(20):  # past the 16 redirected-ReLU steps
         loss_ours, loss_ref = ours.step(), ref.step()
-        per_item.append(ours.per_item_v.numpy().astype(np.float64))
+        per_item.append(ours.last_per_item.astype(np.float64))
         np.testing.assert_allclose(loss_ours, loss_ref, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(per_item[-1].sum(), loss_ours, rtol=1e-5, atol=1e-5)
     assert ours.sliced == (layer,)

@@ -8,10 +8,12 @@ import pytest
 
 from lucid_fast import cli, gallery
 from lucid_fast.gallery import Settings
-from lucid_fast.gallery.engine import ChannelBatchRenderer, _session_class
+from lucid_fast import models
+from lucid_fast.gallery.engine import ChannelBatchRenderer
 from lucid_fast.gallery.settings import unit_seed
 from lucid_fast.misc.image import to_uint8
-from lucid_fast.optvis import param, presets, render, transform
+from lucid_fast.optvis import objectives, param, presets, render, transform
+from lucid_fast.optvis.engine import Engine
 
 PRESET = dict(size=24, batch=2, seed=4, preset="fast")
 
@@ -23,18 +25,16 @@ def test_preset_unit_is_a_session_driven_through_the_phases(tiny_model):
     assert s.steps == presets.preset_steps("fast") == 160
     layer, channels = "conv1", [1, 5]
     res = ChannelBatchRenderer(tiny_model, s).render_unit(layer, channels)
-    vis = _session_class()(tiny_model, layer, channels, False, param_f=lambda: param.image(24, batch=2),
-                           relu_gradient_override=True, seed=unit_seed(4, layer, channels))
+    vis = Engine(models.load_model(tiny_model), objectives.channels_per_image(layer, channels),
+                 param.ParamGraph(param.image(24, batch=2)), transform.make_chain(None), render.Adam(),
+                 unit_seed(4, layer, channels), relu_gradient_override=True, per_item=True)
     trace = []
     for phase in presets.PRESETS["fast"]:
         vis.optimizer = render.Adam(phase.learning_rate)
-        chain = transform.make_chain(transform.standard_transforms if phase.transforms is None else [])
-        if chain.tf_fns != vis.chain.tf_fns:
-            vis._step_fns = {}
-        vis.chain = chain
+        vis.set_transforms(transform.standard_transforms if phase.transforms is None else [])
         for _ in range(phase.steps):
             vis.step()
-            trace.append(vis.per_item_v.numpy().astype(np.float64))
+            trace.append(vis.last_per_item.astype(np.float64))
     np.testing.assert_array_equal(res.images_u8, to_uint8(vis.image()))
     np.testing.assert_array_equal(res.traces, np.array(trace))
     assert res.traces.shape == (160, 2) and res.traces[-1].mean() > res.traces[0].mean()

@@ -462,7 +462,7 @@ def test_step_computes_only_the_declared_channels(name, tiny):
     cfg = CONFIGS[name]
     vis = render.make_vis_T(model, cfg.objective, param_f=cfg.param_f, transforms=build_transforms(cfg.transforms),
                             seed=cfg.seed)
-    assert vis._channel_slices() == SLICED[name]
+    assert vis.channel_slices() == SLICED[name]
     act_fn = vis.model.channel_activation_fn({k: list(v) for k, v in SLICED[name].items()})
     assert set(act_fn.sliced) == {k for k in SLICED[name] if k != "conv1"}
 

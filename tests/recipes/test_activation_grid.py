@@ -77,7 +77,7 @@ def test_grid_param_only_computes_the_sampled_cells_and_shares_windows():
     np.testing.assert_array_equal(win[0][:, 2:], win[1][:, :2])
     # one step moves the sampled cells' own spectra and the shared parameters, not the other cells' own spectra
     before_own, before_low = grid.own.value.copy(), grid.low.value.copy()
-    grid.forward(np.array([0, 5]))
+    grid.forward_cells(np.array([0, 5]))
     grid.backward_and_update(np.ones((2, 8, 8, 3), np.float32))
     moved = np.abs(grid.own.value - before_own).reshape(2, 6, -1).max(axis=(0, 2)) > 0
     assert list(moved) == [True, False, False, False, False, True]

@@ -375,6 +375,11 @@ class ParamGraph:
         self.tf_params = [n for n in order if isinstance(n, TFParam)]
         self._values = {}
 
+    @property
+    def output_shape(self):
+        """The shape of the image the graph makes (NHWC)."""
+        return tuple(self.output.shape)
+
     def initialize(self, rng):
         for p in self.order:  # topological order: deterministic draws for a given generator
             if isinstance(p, (Param, TFParam)) or hasattr(p, "initialize"):  # leaves; stages with randomness

@@ -1,0 +1,45 @@
+"""Lucid's layer accessor ``T``, written once: every place that evaluates an objective reads the model
+through :class:`LayerAccessor` (the optimization step, layer discovery, the checks before the first step,
+printed objectives, ``render.import_model``). Framework-neutral: what it returns is whatever the adapter's
+``get`` returns."""
+from __future__ import annotations
+
+ALPHA_TRANSFORMED = "alpha_transformed"  # T(...) name: the RGBA image's alpha after the transforms
+INPUT_NAMES = ("input", "input_transformed")
+
+
+def strip_name(name):
+    """A layer name without Lucid's tensor suffix ``":0"``."""
+    return name[:-2] if isinstance(name, str) and name.endswith(":0") else name
+
+
+class LayerAccessor:
+    """Lucid's ``T``: ``T(name)`` is a layer's activations, or one of the named inputs.
+
+    Args:
+        resolve: canonical layer name from a user's spelling (``adapter.resolve``).
+        get: ``get(canonical) -> (activations, channels)``: the layer's activations and, when only some channels
+            were computed, the tuple of channel numbers along their last axis (None: all channels).
+        named: ``{name: value or zero-argument function}`` for the names that are not layers ("input", ...).
+        expand: ``expand(acts, channels, canonical) -> full-layer tensor``, for sliced layers read whole.
+    """
+
+    def __init__(self, resolve, get, named=None, expand=None):
+        self._resolve, self._get, self._named, self._expand = resolve, get, dict(named or {}), expand
+
+    def __call__(self, name):
+        name = strip_name(name)
+        if isinstance(name, str) and name in self._named:
+            value = self._named[name]
+            return value() if callable(value) else value
+        canon = self._resolve(name)
+        acts, channels = self._get(canon)
+        if channels is not None and self._expand is not None:
+            return self._expand(acts, channels, canon)
+        return acts
+
+    def sliced(self, name):
+        """``(activations, channels)``: the layer as computed, without expanding a sliced layer to all its
+        channels (``channels`` is None when every channel was computed). For objectives that know how to read
+        only their channels (``objectives.channels_per_image``)."""
+        return self._get(self._resolve(strip_name(name)))
