@@ -8,3 +8,10 @@ from its C++ header to its tests: bindings/README.md.
 
 Nothing here runs at import time beyond defining functions.
 """
+
+
+def cpu_build():
+    """Which build of the CPU kernels this process runs: ``"avx2"`` (x86-64-v3) or ``"base"`` (loads them)."""
+    from . import _cpu
+
+    return _cpu.BUILD

@@ -14,10 +14,12 @@ Ops:
     upsample_bilinear / _adjoint             low-resolution tensors to full size
     sample_bilinear / _adjoint               a texture looked up at per-pixel UVs (rendered meshes)
     adam_update                              in-place Adam step, as tf.keras.optimizers.Adam
+    cpu_build                                which build of the CPU kernels runs ("avx2" or "base")
 
 The implementations are in ``lucid_fast._bindings`` (the repository's bindings/ folder): ``op_<op>.py`` per op,
 over the C++/CUDA sources in csrc/. Each op's files, from its header to its tests: bindings/README.md.
 """
+from lucid_fast._bindings import cpu_build  # noqa: F401
 from lucid_fast._bindings.checks import empty_aligned, zeros_aligned  # noqa: F401
 from lucid_fast._bindings.op_adam import adam_update  # noqa: F401
 from lucid_fast._bindings.op_color import (  # noqa: F401

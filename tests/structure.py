@@ -30,11 +30,14 @@ own ``lucid_fast/__init__.py`` in the root unit ``""``.
 dunder (``_bindings``, ``_preprocess``, ``_x``; not ``__version__``, ``__main__``). An import (or an attribute
 reached through an imported module, ``render._x``) of a private path is allowed only inside its own unit. The one
 exception: the native layer ``_bindings`` is the private back end of the kernels, so the units in
-``BINDINGS_USERS`` (``ops``, which is its public face, and ``optvis``, the engine that drives the kernels) may
-import its public modules and names (``lucid_fast._bindings.checks``); its own private parts (``_cpu``) stay private
-to it, and every other unit goes through ``lucid_fast.ops``.
+``BINDINGS_USERS`` (``ops``, which is its public face; ``optvis``, the engine that drives the kernels; ``models``,
+whose adapters hand images to their framework through the DLPack seam, ``bindings/dlpack.py``; ``bench``, which
+times the kernels themselves) may import its public modules and names (``lucid_fast._bindings.checks``); its own
+private parts (``_cpu``) stay private to it, and every other unit goes through ``lucid_fast.ops``.
 
 (c) Layers. ``LAYERS`` lists the units lowest first; a module may import modules of its own layer or a lower one.
+The leaf utilities of ``BASE_MODULES`` (``misc.memory``, ``misc.image``, ...: stdlib and numpy only) count in the
+lowest layer, so that the native layer's checks can use them.
 The root ``lucid_fast/__init__.py`` is in the lowest layer (importing it is always allowed; it must import nothing
 above ``_bindings``, which keeps ``import lucid_fast`` cheap). The benchmark-only top-level modules (``bench_*``,
 ``render_baseline``, ``_lucid_compat``) are counted in the ``bench`` layer, where they belong. A unit that is in
@@ -76,7 +79,10 @@ LAYERS = (
     ("cli", "bench", "__main__"),
 )
 BENCH_LAYER_EXTRA = ("render_baseline", "_lucid_compat")  # plus every unit named bench*
-BINDINGS_USERS = ("ops", "optvis")
+BINDINGS_USERS = ("ops", "optvis", "models", "bench")
+# Leaf utilities that import nothing of lucid_fast (stdlib and numpy only), so the lowest layer can use them:
+# ``bindings/checks.py`` refuses an allocation that would not fit in memory (``misc.memory``).
+BASE_MODULES = ("misc.memory", "misc.atomic", "misc.image", "misc.notebook", "misc.download")
 BENCH_ONLY_AT_TOP = ("render_baseline.py", "_lucid_compat.py")  # plus bench*.py
 TF_MODULES = ("tensorflow", "keras", "tf_keras")
 SKIP_DIRS = ("__pycache__", "build")
@@ -421,11 +427,18 @@ def private_imports(graph):
     return found
 
 
+def module_layer(module):
+    """The layer of a module: its unit's, or the lowest for the leaf utilities of ``BASE_MODULES``."""
+    if module.split(".", 1)[-1] in BASE_MODULES:
+        return 0
+    return layer_of(unit_of(module))
+
+
 def upward_imports(graph):
     """Imports whose target is in a higher layer than the importer: (Import, importer layer, target layer)."""
     found = []
     for imp in graph.edges():
-        li, lt = layer_of(unit_of(imp.importer)), layer_of(unit_of(imp.target))
+        li, lt = module_layer(imp.importer), module_layer(imp.target)
         if li is not None and lt is not None and lt > li:
             found.append((imp, li, lt))
     return found

@@ -89,11 +89,11 @@ class _LucidFastLoopWay:
     """The stand-in for Lucid's way: lucid_fast's render_vis, once per channel."""
 
     def __init__(self, a):
-        from lucid_fast import models
+        from lucid_fast import modelzoo
         from lucid_fast.optvis import param, render
 
         self.a, self.param, self.render = a, param, render
-        self.model = models.load_model(a.model)
+        self.model = modelzoo.load_model(a.model)
 
     def block(self, channels):
         a = self.a
@@ -113,7 +113,7 @@ class _GalleryWay:
     """Ours: gallery jobs in this process, or on a LocalCluster of a.workers kept for the whole benchmark."""
 
     def __init__(self, a):
-        from lucid_fast import gallery, models
+        from lucid_fast import gallery, modelzoo
 
         self.a, self.gallery = a, gallery
         self.settings = gallery.Settings(size=a.size, steps=None if a.preset else a.steps, batch=a.batch,
@@ -131,7 +131,7 @@ class _GalleryWay:
         else:
             from lucid_fast.gallery.engine import model_fingerprint
 
-            self.model = models.load_model(a.model)
+            self.model = modelzoo.load_model(a.model)
             model_fingerprint(self.model)
 
     def _worker_cpu(self):
@@ -166,11 +166,11 @@ def _save_final(a, channel, image):
         return
     import numpy as np
 
-    from lucid_fast.misc.io import _to_uint8
+    from lucid_fast.misc.image import to_uint8
 
     img = np.asarray(image)
     img = img[0] if img.ndim == 4 else img
-    u8 = img if img.dtype == np.uint8 else _to_uint8(img)
+    u8 = img if img.dtype == np.uint8 else to_uint8(img)
     np.save(os.path.join(a.save_dir, f"{channel}.npy"), (u8.astype(np.float32) / 255.0)[None])
 
 
@@ -361,20 +361,19 @@ def evaluate_ways(args, ways, channels, log):
 
 
 def _unit_session(adapter, layer, channels, size, seed=0):
-    from lucid_fast.gallery.engine import _session_class
-    from lucid_fast.optvis import param, transform
+    """A gallery unit's optimization (Lucid's defaults: Adam 0.05, standard transforms) on ``channels``."""
+    from lucid_fast.gallery import Settings
+    from lucid_fast.gallery.engine import ChannelBatchRenderer
 
-    return _session_class()(adapter, layer, channels, False,
-                            param_f=lambda: param.image(size, batch=len(channels)),
-                            transforms=transform.standard_transforms, seed=seed)
+    return ChannelBatchRenderer(adapter, Settings(size=size, batch=len(channels))).unit_engine(layer, channels, seed)
 
 
 def bench_k(args, out=sys.stdout):
     """Median seconds per step per image for each K, the sessions timed in alternating blocks after a warm-up
     (past the redirected-ReLU steps, and long enough to meet most of the random scale's 11 sizes)."""
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(args.model)
+    adapter = modelzoo.load_model(args.model)
     n = None
     for info in adapter.layers():
         if info.name == adapter.resolve(args.layer):
@@ -412,9 +411,9 @@ def bench_k(args, out=sys.stdout):
 
 def bench_model_estimate(args, out=sys.stdout):
     """Times a K-channel unit's steps at every convolution layer, and extrapolates the whole model's gallery."""
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(args.model)
+    adapter = modelzoo.load_model(args.model)
     convs = [i for i in adapter.layers() if i.kind == "conv" and i.channels]
     total_ch = sum(i.channels for i in convs)
     print(f"# whole-model estimate: {args.model}, {len(convs)} conv layers, {total_ch} channels, {args.size} px, "

@@ -74,9 +74,9 @@ def worker_env(**overrides):
 
 def cpu_build():
     """Which build of the native CPU kernels this process runs, e.g. ``"avx2 CPU build"``."""
-    from lucid_fast._bindings import _cpu
+    from lucid_fast import ops
 
-    return f"{_cpu.BUILD} CPU build"
+    return f"{ops.cpu_build()} CPU build"
 
 
 def report(mark, **kw):

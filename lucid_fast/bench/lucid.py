@@ -79,9 +79,9 @@ def build_frozen_vgg16_hed():
 
 def frozen_vgg16_hed_path():
     """The frozen GraphDef in lucid_fast's cache directory, built there (in a subprocess) on first use."""
-    from lucid_fast.modelzoo import _download
+    from lucid_fast.misc import download
 
-    path = _download.cached_path(FROZEN_NAME)
+    path = download.cached_path(FROZEN_NAME)
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         subprocess.run([sys.executable, "-m", MODULE, "_freeze", path], check=True, env=worker_env())
@@ -139,11 +139,11 @@ def _lucid_stepper(args):
 
 
 def _lucid_fast_stepper(args):
-    from lucid_fast import models
+    from lucid_fast import modelzoo
     from lucid_fast.optvis import param, render
 
     imported = time.time()
-    model = models.load_model(args.model)
+    model = modelzoo.load_model(args.model)
     vis = render.make_vis_T(model, f"{args.layer}:{args.channel}",
                             param_f=lambda: param.image(args.size, batch=args.batch), seed=0)
     return imported, vis.step
@@ -326,9 +326,9 @@ def _evaluate(args):
     import numpy as np
     import tensorflow as tf
 
-    from lucid_fast import models
+    from lucid_fast import modelzoo
 
-    adapter = models.load_model(args.model)
+    adapter = modelzoo.load_model(args.model)
     act = tf.function(adapter.activation_fn([args.layer]))
     for spec in args.files:
         path, _, channel = spec.rpartition(":")

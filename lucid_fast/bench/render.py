@@ -105,10 +105,10 @@ def make_floor_step(adapter, layer, channel, seen_hw, batch):
 
 
 def bench(model_name, layer, channel, configs, steps, out):
-    from lucid_fast import models
+    from lucid_fast import modelzoo
     from lucid_fast.optvis import objectives, param, render, transform
 
-    adapter = models.load_model(model_name)
+    adapter = modelzoo.load_model(model_name)
     layer = adapter.resolve(layer)
     print(f"# render on {adapter.name}, objective {layer}:{channel}, median step time over {steps} steps "
           f"(after {WARMUP_STEPS} warm-up steps each), the three timed in alternation; "
