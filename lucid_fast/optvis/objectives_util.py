@@ -39,9 +39,6 @@ def axis_size(t, axis):
     return size if size is not None else tf.shape(t)[axis]
 
 
-_dim = axis_size  # the old name, which lucid_fast/optvis/objectives.py still imports
-
-
 class PositionError(ValueError):
     """A neuron position outside a layer's spatial size (it depends on the image size)."""
 
