@@ -205,19 +205,22 @@ class KerasAdapter(TFModelAdapter):
             stack.extend(self._steps[index].in_keys)
         return [self._steps[i] for i in sorted(needed)]
 
+    def _input_values(self, x_t):
+        """The values a forward pass starts from: ``{input key: the mapped input, in the model's dtype}``."""
+        x_raw = self._map_input(x_t)
+        if x_raw.dtype != self._input_dtype:
+            x_raw = tf.cast(x_raw, self._input_dtype)
+        return {self._input_key: x_raw}
+
     def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         requested, canonical = self._resolve_all(layer_names)
         keys = [self._taps[c] for c in canonical]
         steps = self._needed_steps(keys)
         relu_override = bool(relu_override)
         maxpool_grad = _check_maxpool_grad(maxpool_grad)
-        input_key, input_dtype = self._input_key, self._input_dtype
 
         def activations(x_t):
-            x_raw = self._map_input(x_t)
-            if x_raw.dtype != input_dtype:
-                x_raw = tf.cast(x_raw, input_dtype)
-            values = {input_key: x_raw}
+            values = self._input_values(x_t)
             for step in steps:
                 _run_keras_step(step, values, relu_override, maxpool_grad)
             return {name: values[key] for name, key in zip(requested, keys)}
@@ -329,13 +332,9 @@ class KerasAdapter(TFModelAdapter):
         sliced_steps = {id(self._steps[i]): idx for i, idx in sliced.items()}
         sliced_names = tuple(n for n, k in zip(names, keys) if self._producer.get(k) in sliced)
         relu_override = bool(relu_override)
-        input_key, input_dtype = self._input_key, self._input_dtype
 
         def activations(x_t):
-            x_raw = self._map_input(x_t)
-            if x_raw.dtype != input_dtype:
-                x_raw = tf.cast(x_raw, input_dtype)
-            values = {input_key: x_raw}
+            values = self._input_values(x_t)
             for step in steps:
                 idx = sliced_steps.get(id(step))
                 if idx is None:
