@@ -327,6 +327,10 @@ def main(argv=None):
             return EXIT_USAGE
         if getattr(args, "verbose", True) is False:
             _quiet_tensorflow_start()
+        elif getattr(args, "verbose", False):
+            import lucid_fast
+
+            lucid_fast.show_tensorflow_log()  # undo the quiet start that importing lucid_fast arranged
         return args.fn(args) or 0
     except (ValueError, OfflineError) as err:  # user errors (unknown layer, bad channel, model not cached): one line
         print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)

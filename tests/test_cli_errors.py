@@ -2,6 +2,7 @@
 a render too large for the memory is refused before it starts; Ctrl-C exits 130 and says the image is partial."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,6 +114,9 @@ def test_ctrl_c_saves_a_partial_image_and_exits_130(tmp_path, keras_file):
             child.kill()
     assert child.returncode == 130, err[-2000:]
     assert "interrupted: wrote" in err and "PARTIAL" in err and "Traceback" not in err
+    assert "UserWarning" not in err and "warnings.warn" not in err, err  # clean lines, no warning source line
+    done = re.search(r"interrupted after (\d+) of 100000 steps", err)
+    assert done and re.search(rf"\b{done.group(1)}/100000\b", err), err  # the count the bar showed
     from PIL import Image
 
     img = np.asarray(Image.open(out))

@@ -6,6 +6,7 @@ This module turns what a Lucid user passes (a model or its name, an objective or
 described there and in docs/ARCHITECTURE.md.
 """
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -201,12 +202,13 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     n_steps = thresholds[-1] + 1
     bar = _progress_bar(n_steps, verbose if progress is None else progress)
     images = []
-    i = -1
+    done = 0  # steps completed (what the bar counts)
     try:
         for i in range(n_steps):
             if phases is not None and i in starts:
                 vis.enter_phase(starts[i])
             loss = vis.step()
+            done = i + 1
             if bar is not None:
                 bar.set_postfix_str(f"objective {loss:.4g}", refresh=False)
                 bar.update(1)
@@ -214,9 +216,14 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
                 img = vis.image()
                 images.append(img)
                 if verbose:
-                    _report(vis, i, loss, img, print_objectives)
+                    _report(vis, i, loss, img, print_objectives, bar)
     except KeyboardInterrupt:
-        warnings.warn(f"render_vis: interrupted at step {i + 1}; returning the images so far and the current one")
+        if bar is not None:
+            bar.close()
+            bar = None
+        # one plain line on stderr (a warning would add its source line): Ctrl-C is the user's own act
+        print(f"render_vis: interrupted after {done} of {n_steps} steps; returning the images so far and the "
+              f"current one", file=sys.stderr, flush=True)
         images.append(vis.image())
     except FloatingPointError as err:
         warnings.warn(f"render_vis: stopped: {err}")
@@ -227,11 +234,13 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     return images
 
 
-def _report(vis, i, loss, img, print_objectives):
-    print(f"{i} {loss:.6g}")
+def _report(vis, i, loss, img, print_objectives, bar=None):
+    # through the bar while one is shown (a plain print would run into its line); stdout as Lucid's print
+    write = print if bar is None else (lambda line: bar.write(line, file=sys.stdout))
+    write(f"{i} {loss:.6g}")
     for k, obj in enumerate(print_objectives or []):
         obj = objectives.as_objective(obj)
-        print(f"{k + 1:02d}: {obj.description}: {vis.evaluate(obj):7.2f}")
+        write(f"{k + 1:02d}: {obj.description}: {vis.evaluate(obj):7.2f}")
     try:
         from lucid_fast.misc import io
 
