@@ -56,7 +56,8 @@ def sample_bilinear(texture, uv):
 
     Args:
         texture: float32 array (H, W, C), or a batch (N, H, W, C); numpy (CPU) or cupy (GPU), C-contiguous.
-        uv: float32 array (..., 2) of (u, v) pairs, any finite values (the texture repeats). For a batched
+        uv: float32 array (..., 2) of (u, v) pairs, any finite values (the texture repeats; a coordinate of
+            magnitude >= 2^23, always an integer in float32, reads as 0, up to float32's largest). For a batched
             texture uv is (Nu, ..., 2) with Nu = N (one set per item) or 1 (shared by every item).
 
     Returns:

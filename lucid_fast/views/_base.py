@@ -16,6 +16,9 @@ from lucid_fast.misc.image import encode_png, to_uint8
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC_MAX_WIDTH = 900  # px: the static PNG's width is capped so notebook outputs stay small
+MAX_SIDE = 2048  # px: the largest size / sprite_size / icon_size / detail_size a view accepts
+MAX_CANVAS_PIXELS = 1 << 26  # the largest static image (64 Mpx, about 1 GB while drawn); larger: a ValueError
+CANVAS_BYTES_PER_PIXEL = 24  # PIL's RGB canvas (4 B) + its float32 copy (12 B) + the uint8 encode (4 B) and slack
 
 
 def _read(name):
@@ -135,6 +138,34 @@ def check_array(view, name, arr, ndim, finite=True, shape=None):
                 raise ValueError(f"{view}: {name} has shape {out.shape} but axis {axis} must be {want} "
                                  f"(expected {tuple('?' if s is None else s for s in shape)})")
     return out
+
+
+def check_size(view, name, value, lo):
+    """A size in pixels: an int in [lo, MAX_SIDE] (not a bool, not a float: nothing is rounded)."""
+    return check_int(view, name, value, lo, MAX_SIDE)
+
+
+def check_title(view, title, default):
+    """``title`` if it is a string, ``default`` for None; anything else is a ValueError (at construction, so that
+    a later save cannot fail on it)."""
+    if title is None:
+        return default
+    if not isinstance(title, str):
+        raise ValueError(f"{view}: title must be a string or None, got {type(title).__name__} {title!r}")
+    return title or default
+
+
+def check_canvas(view, width, height, what):
+    """Refuses a static image of ``width`` x ``height`` pixels that is larger than MAX_CANVAS_PIXELS or does
+    not fit in the available memory (``what``: the arguments that set its size, for the message)."""
+    from lucid_fast.misc.memory import check_fits  # noqa: PLC0415
+
+    pixels = int(width) * int(height)
+    if pixels > MAX_CANVAS_PIXELS:
+        raise ValueError(f"{view}: the static image would be {int(width)}x{int(height)} pixels, more than "
+                         f"{MAX_CANVAS_PIXELS} ({what}); reduce them")
+    check_fits(pixels * CANVAS_BYTES_PER_PIXEL, f"{view}: a {int(width)}x{int(height)} static image",
+               f"reduce {what}")
 
 
 def check_int(view, name, value, lo=1, hi=None):
@@ -298,18 +329,26 @@ class View:
         return {"text/html": self.fragment(), "image/jpeg": base64.b64encode(self.jpeg()).decode("ascii")}
 
     def save(self, path):
-        """Writes a standalone ``.html`` page, or the static ``.png``; returns the path."""
-        ext = os.path.splitext(str(path))[1].lower()
+        """Writes a standalone ``.html`` page, or the static ``.png``; returns the path.
+
+        The whole page (or PNG) is built before the file is touched, and written atomically
+        (:func:`lucid_fast.misc.atomic.atomic_write`): a save that fails leaves the file that was there as it was.
+        """
+        from lucid_fast.misc.atomic import atomic_write  # noqa: PLC0415
+
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"{type(self).__name__}.save: path must be a str or os.PathLike ending in .html or "
+                             f".png, got {type(path).__name__} {path!r}")
+        ext = os.path.splitext(os.fspath(path))[1].lower()
         if ext not in (".html", ".htm", ".png"):
             raise ValueError(f"{type(self).__name__}.save: path must end in .html or .png, got {path!r}")
+        data = self.png() if ext == ".png" else self.html().encode("utf-8")
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        if ext == ".png":
-            with open(path, "wb") as fh:
-                fh.write(self.png())
-        else:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(self.html())
+        with atomic_write(path, "wb") as fh:
+            fh.write(data)
         return path
 
     def __repr__(self):

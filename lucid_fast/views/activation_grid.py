@@ -15,8 +15,9 @@ class ActivationGrid(_base.View):
         cells: ``(h, w, t, t, 3)``: one visualization per position of the layer (see
             :func:`lucid_fast.recipes.activation_grid.render_activation_grid`).
         layer: The layer's name (caption).
-        size: The image panel's side in pixels (the grid panel is twice as large); detail_size: the hovered cell's.
-        title: A caption.
+        size: The image panel's side in pixels, an int in [16, 2048] (the grid panel is twice as large);
+            detail_size: the hovered cell's, in [8, 2048].
+        title: A caption (a string, or None).
 
     Raises:
         ValueError: ``cells`` not of shape (h, w, t, t, 3), values outside [0, 1] or NaN.
@@ -34,10 +35,11 @@ class ActivationGrid(_base.View):
         if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
             raise ValueError(f"{who}: cells must hold values in [0, 1], got range [{arr.min():.4g}, {arr.max():.4g}]")
         self.cells = np.clip(arr if arr.shape[-1] == 3 else np.repeat(arr, 3, -1), 0, 1)
-        self.size = _base.check_int(who, "size", size, 16)
-        self.detail_size = _base.check_int(who, "detail_size", detail_size, 8)
+        self.size = _base.check_size(who, "size", size, 16)
+        self.detail_size = _base.check_size(who, "detail_size", detail_size, 8)
+        _base.check_canvas(who, 3 * self.size + 12, 2 * self.size + 20, "size")
         self.layer = layer
-        self.title = title or (f"Activation grid of {layer}" if layer else "Activation grid")
+        self.title = _base.check_title(who, title, f"Activation grid of {layer}" if layer else "Activation grid")
 
     def grid_image(self):
         """The cells tiled into one ``(h * t, w * t, 3)`` image."""

@@ -19,11 +19,13 @@ class ChannelAttribution(_base.View):
             channels shown. None shows channel numbers.
         n_show: Channels shown on each side (Lucid: 3 to 30).
         layer: The layer's name; score: what was attributed (captions).
-        sprite_size: The sprites' side in pixels.
-        title: A caption.
+        sprite_size: The sprites' side in pixels, an int in [8, 2048].
+        title: A caption (a string; None: one made from ``layer`` and ``score``).
 
     Raises:
-        ValueError: ``attr`` not 1-D or with NaN, ``n_show`` larger than the channels, missing sprites.
+        ValueError: ``attr`` not 1-D or with NaN, ``n_show`` larger than the channels, missing sprites, a size
+            that is not an int in range, a static image larger than 64 Mpx or than the free memory, a title that
+            is not a string.
     """
 
     kind = "channel_attribution"
@@ -34,14 +36,21 @@ class ChannelAttribution(_base.View):
         self.attr = _base.check_array(who, "attr", attr, 1)
         c = self.attr.shape[0]
         self.n_show = _base.check_int(who, "n_show", n_show, 1, c)
-        self.sprite_size = _base.check_int(who, "sprite_size", sprite_size, 8)
+        self.sprite_size = _base.check_size(who, "sprite_size", sprite_size, 8)
+        _base.check_canvas(who, *self._canvas_size(), "sprite_size and n_show")
         order = np.argsort(-self.attr, kind="stable")
         self.positive = [int(k) for k in order[:self.n_show]]
         self.negative = [int(k) for k in order[::-1][:self.n_show]]
         self.sprites = _base.sprite_images(who, sprites, self.positive + self.negative)
         self.layer, self.score = layer, score
         what = f" for {score}" if score else ""
-        self.title = title or (f"Channel attribution of {layer}{what}" if layer else f"Channel attribution{what}")
+        self.title = _base.check_title(who, title, f"Channel attribution of {layer}{what}" if layer
+                                       else f"Channel attribution{what}")
+
+    def _canvas_size(self):
+        """(width, height) of the static image."""
+        t, n = self.sprite_size, self.n_show
+        return max(2 * n * (t + 8) + 40, min(2 * len(self.attr), 900)), 16 + 124 + 8 + t + 20
 
     def data(self):
         order = np.argsort(-self.attr, kind="stable")
@@ -53,8 +62,7 @@ class ChannelAttribution(_base.View):
     def static_image(self):
         t = self.sprite_size
         n = self.n_show
-        width = max(2 * n * (t + 8) + 40, min(2 * len(self.attr), 900))
-        cv = _draw.Canvas(width, 16 + 124 + 8 + t + 20)
+        cv = _draw.Canvas(*self._canvas_size())
         cv.text(0, 0, self.title)
         vmax = float(max(np.abs(self.attr).max(), 1e-12))
         order = np.argsort(-self.attr, kind="stable")

@@ -18,8 +18,8 @@ class NeuronGroups(_base.View):
         icons: ``(G, t, t, 3)`` feature visualizations of the groups (e.g. ``render_vis`` of
             ``objectives.direction(layer, channel_factors[g], batch=g)``), or None.
         attrs: Optional per-group attribution to classes: ``{class name: (G,) values}``.
-        size: The image panels' side in pixels; icon_size: the icons' side.
-        title: A caption.
+        size: The image panels' side in pixels (an int in [16, 2048]); icon_size: the icons' side ([8, 2048]).
+        title: A caption (a string, or None).
 
     Raises:
         ValueError: mismatched numbers of groups between the arguments, NaN or negative factors, bad shapes.
@@ -46,9 +46,15 @@ class NeuronGroups(_base.View):
         self.attrs = {}
         for name, values in (attrs or {}).items():
             self.attrs[str(name)] = _base.check_array(who, f"attrs[{name!r}]", values, 1, shape=(g,))
-        self.size = _base.check_int(who, "size", size, 16)
-        self.icon_size = _base.check_int(who, "icon_size", icon_size, 8)
-        self.title = title or f"{g} neuron groups"
+        self.size = _base.check_size(who, "size", size, 16)
+        self.icon_size = _base.check_size(who, "icon_size", icon_size, 8)
+        _base.check_canvas(who, *self._canvas_size(), "size, icon_size and the number of groups")
+        self.title = _base.check_title(who, title, f"{g} neuron groups")
+
+    def _canvas_size(self):
+        """(width, height) of the static image."""
+        s, t, g = self.size, self.icon_size, self.factors.shape[0]
+        return max(2 * s + 12, g * (t + 8)), 16 + s + 12 + t + 12 + 14 * (1 + len(self.attrs))
 
     def _normalized(self):
         scale = float(max(np.percentile(self.factors, 99), 1e-12))  # Lucid: / np.percentile(factors, 99)
@@ -68,8 +74,7 @@ class NeuronGroups(_base.View):
         norm = self._normalized()
         colors = np.array([_draw.hue_rgb(k, g) for k in range(g)], np.float32)
         composite = np.max(norm[..., None] * colors[:, None, None, :], axis=0)
-        rows = 1 + len(self.attrs)
-        cv = _draw.Canvas(max(2 * s + 12, g * (t + 8)), 16 + s + 12 + t + 12 + 14 * rows)
+        cv = _draw.Canvas(*self._canvas_size())
         cv.text(0, 0, self.title)
         cv.paste(self.image, 0, 16, (s, s))
         cv.paste(composite, s + 12, 16, (s, s), nearest=True)

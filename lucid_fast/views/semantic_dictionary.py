@@ -2,6 +2,8 @@
 channels most active there, each as its feature visualization with a bar for its activation."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from lucid_fast.views import _base, _draw
@@ -18,10 +20,11 @@ class SemanticDictionary(_base.View):
             None shows channel numbers instead.
         n_top: How many channels to show per position (Lucid: 4).
         layer: The layer's name (for the caption).
-        pos: The position shown first, ``(row, col)``; default: where the largest activation is (as Lucid).
-        size: The image panel's side in pixels.
-        sprite_size: The sprites' side in pixels.
-        title: A caption.
+        pos: The position shown first, ``(row, col)`` (two ints); default: where the largest activation is (as
+            Lucid).
+        size: The image panel's side in pixels, an int in [16, 2048].
+        sprite_size: The sprites' side in pixels, an int in [8, 2048].
+        title: A caption (a string, or None).
 
     Raises:
         ValueError: an argument of the wrong shape or type, NaN in ``acts``, ``n_top`` larger than the channels,
@@ -38,20 +41,30 @@ class SemanticDictionary(_base.View):
         self.acts = _base.check_array(who, "acts", acts, 3)
         h, w, c = self.acts.shape
         self.n_top = _base.check_int(who, "n_top", n_top, 1, c)
-        self.size = _base.check_int(who, "size", size, 16)
-        self.sprite_size = _base.check_int(who, "sprite_size", sprite_size, 8)
+        self.size = _base.check_size(who, "size", size, 16)
+        self.sprite_size = _base.check_size(who, "sprite_size", sprite_size, 8)
+        _base.check_canvas(who, *self._canvas_size(), "size, sprite_size and n_top")
         order = np.argsort(-self.acts, axis=-1, kind="stable")[..., :self.n_top]
         self.top_channels = order  # (h, w, n_top)
         self.top_values = np.take_along_axis(self.acts, order, -1)
         if pos is None:
             peak = self.acts.max(-1)
             pos = np.unravel_index(int(np.argmax(peak)), peak.shape)
-        if len(pos) != 2 or not (0 <= int(pos[0]) < h and 0 <= int(pos[1]) < w):
-            raise ValueError(f"{who}: pos must be (row, col) inside the {h}x{w} activation grid, got {pos!r}")
+        if (not isinstance(pos, (tuple, list, np.ndarray)) or len(pos) != 2
+                or not all(isinstance(q, numbers.Integral) and not isinstance(q, (bool, np.bool_)) for q in pos)
+                or not (0 <= int(pos[0]) < h and 0 <= int(pos[1]) < w)):
+            raise ValueError(f"{who}: pos must be (row, col), two ints inside the {h}x{w} activation grid, "
+                             f"got {pos!r}")
         self.pos = (int(pos[0]), int(pos[1]))
         self.sprites = _base.sprite_images(who, sprites, np.unique(order))
         self.layer = layer
-        self.title = title or (f"Semantic dictionary of {layer}" if layer else "Semantic dictionary")
+        self.title = _base.check_title(who, title, f"Semantic dictionary of {layer}" if layer
+                                       else "Semantic dictionary")
+
+    def _canvas_size(self):
+        """(width, height) of the static image."""
+        s, t = self.size, self.sprite_size
+        return s + 16 + self.n_top * (t + 24) + 8, 16 + s + 22
 
     def data(self):
         h, w, _ = self.acts.shape
@@ -67,8 +80,7 @@ class SemanticDictionary(_base.View):
         h, w, _ = self.acts.shape
         s, t = self.size, self.sprite_size
         gap = 16
-        width = s + gap + self.n_top * (t + 24) + 8
-        cv = _draw.Canvas(width, 16 + s + 22)
+        cv = _draw.Canvas(*self._canvas_size())
         cv.text(0, 0, self.title)
         cv.paste(self.image, 0, 16, (s, s))
         i, j = self.pos

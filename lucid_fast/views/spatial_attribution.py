@@ -34,6 +34,9 @@ def _hint(who, name, hint, shape):
     if arr.ndim == 2:
         m = _base.check_array(who, name, arr, 2, shape=shape)
         return orange_blue(m, np.zeros_like(m), clip=True)
+    if arr.dtype == np.uint8:  # an 8-bit image: 0..255 is read as [0, 1] (/ 255), as every image of the views
+        _base.check_array(who, name, arr, 3, shape=shape + (3,))
+        return _base.check_image(who, name, arr)
     return _base.check_image(who, name, _base.check_array(who, name, arr, 3, shape=shape + (3,)))
 
 
@@ -44,10 +47,12 @@ class SpatialAttribution(_base.View):
         image: The input image (H, W, 3) in [0, 1].
         attr: ``(H2, W2, H1, W1)`` from :func:`lucid_fast.attribution.spatial_to_spatial`.
         layer1, layer2: The two layers' names (captions).
-        hint1, hint2: What each side shows when nothing is hovered: an ``(H1, W1, 3)`` / ``(H2, W2, 3)`` image
-            (e.g. :func:`orange_blue` of two classes' spatial attributions) or an ``(h, w)`` map; None: plain.
-        size: Each panel's side in pixels.
-        title: A caption.
+        hint1, hint2: What each side shows when nothing is hovered: an ``(H1, W1, 3)`` / ``(H2, W2, 3)`` image,
+            float in [0, 1] or uint8 (read as value / 255, as the views read every image; e.g. :func:`orange_blue`
+            of two classes' spatial attributions), or an ``(h, w)`` map of any numeric dtype (drawn with
+            :func:`orange_blue`, which scales it by its own largest value); None: plain.
+        size: Each panel's side in pixels, an int in [16, 2048].
+        title: A caption (a string, or None).
 
     Raises:
         ValueError: shapes that do not match (``attr`` against the hints), NaN, a non-4-D ``attr``.
@@ -65,8 +70,9 @@ class SpatialAttribution(_base.View):
         self.hint1 = _hint(who, "hint1", hint1, (h1, w1))
         self.hint2 = _hint(who, "hint2", hint2, (h2, w2))
         self.layer1, self.layer2 = str(layer1), str(layer2)
-        self.size = _base.check_int(who, "size", size, 16)
-        self.title = title or f"Spatial attribution: {self.layer1} -> {self.layer2}"
+        self.size = _base.check_size(who, "size", size, 16)
+        _base.check_canvas(who, 2 * self.size + 12, self.size + 36, "size")
+        self.title = _base.check_title(who, title, f"Spatial attribution: {self.layer1} -> {self.layer2}")
 
     def _scale(self):
         return float(max(np.abs(self.attr).max(), 1e-12))

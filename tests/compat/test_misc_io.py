@@ -248,3 +248,51 @@ def test_loaders_table_is_lucids():
         assert ext in loading.loaders
     assert set(loading.unsafe_loaders) == {".pickle", ".pkl"} and ".xz" in loading.decompressors
     assert set(saving.unsafe_savers) == {".pickle", ".pkl"} and ".xz" in saving.compressors
+
+
+# ---- issue 23: bad input is a ValueError naming it -------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(8,), (8, 8, 5), (2, 8, 8, 5), (0, 8), (0, 8, 8, 3), (8, 8, 3, 2, 1)])
+def test_save_image_of_a_non_image_shape(tmp_path, shape):
+    # before: (8,) -> IndexError, (8, 8, 5) -> PIL's TypeError, (0, 8, 8, 3) -> ZeroDivisionError
+    path = tmp_path / "x.png"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match=r"must be an array \(h, w\), \(h, w, 1\|2\|3\|4\)"):
+        io.save(np.zeros(shape, np.float32), str(path))
+    assert path.read_bytes() == b"old"
+
+
+def test_save_image_keeps_one_pixel_rows(tmp_path):
+    """A 1 x w image stays 1 x w (size-1 axes used to be squeezed into a 1-D array PIL could not save)."""
+    for shape, want in [((1, 8), (1, 8, 3)), ((1, 1), (1, 1, 3)), ((5, 1, 3), (5, 1, 3)), ((1, 4, 4, 1), (4, 4, 3))]:
+        io.save(np.full(shape, 0.5, np.float32), str(tmp_path / "r.png"), domain=(0, 1))
+        assert io.load(str(tmp_path / "r.png")).shape == want
+
+
+def test_bytes_paths_are_decoded_like_os(tmp_path):
+    """Decision: bytes paths are accepted and decoded with os.fsdecode, as the os module reads them."""
+    p = os.fsencode(str(tmp_path / "b.npy"))
+    io.save(np.arange(3), p)  # before: "unknown extension b'.npy'"
+    assert np.array_equal(io.load(p), np.arange(3))  # before: TypeError
+    with open(p, "rb") as handle:  # a handle opened with a bytes name
+        assert np.array_equal(io.load(handle), np.arange(3))
+    with pytest.raises(ValueError, match="url_or_handle must be a path"):
+        io.load(123)
+    with pytest.raises(ValueError, match="url_or_handle must be a path"):
+        io.save(np.arange(3), 123)
+
+
+@pytest.mark.parametrize("size", [(10.7, 5.2), (True, True), (4, 4, 4), (0, 4), "44", 4])
+def test_load_image_size_is_two_ints(tmp_path, size):
+    # before: (10.7, 5.2) was truncated to (10, 5), (4, 4, 4) to (4, 4), (True, True) gave 1 x 1
+    io.save(np.full((6, 6, 3), 0.5, np.float32), str(tmp_path / "s.png"))
+    with pytest.raises(ValueError, match=r"size must be \(width, height\), two ints"):
+        io.load(str(tmp_path / "s.png"), size=size)
+    assert io.load(str(tmp_path / "s.png"), size=(np.int64(8), 4)).shape == (4, 8, 3)
+
+
+def test_load_image_size_is_bounded(tmp_path):
+    # before: PIL tried to allocate the resized image (10^12 pixels: a bare MemoryError)
+    io.save(np.full((6, 6, 3), 0.5, np.float32), str(tmp_path / "s.png"))
+    with pytest.raises(ValueError, match="decompression-bomb limit"):
+        io.load(str(tmp_path / "s.png"), size=(10**6, 10**6))

@@ -180,6 +180,43 @@ def test_sample_adjoint_bad_input(args, kwargs, match):
         ops.sample_bilinear_adjoint(*args, **kwargs)
 
 
+HUGE = [3e38, -3e38, float(np.finfo(np.float32).max), 1e30, -1e20, 2.0 ** 23, -(2.0 ** 23), 2.0 ** 24 + 2,
+        1e7 + 0.25]
+
+
+def _huge_case(rng):
+    """(tex, uv, uv with each huge coordinate replaced by 0): every float32 of magnitude >= 2^23 is an integer,
+    which the repeating texture reads as 0."""
+    tex = rng.normal(size=(8, 6, 3)).astype(np.float32)
+    base = _uv(rng, (len(HUGE) * 2, 2))
+    uv, same = base.copy(), base.copy()
+    for k, h in enumerate(HUGE):
+        uv[2 * k, 0], same[2 * k, 0] = h, 0.0        # huge u
+        uv[2 * k + 1, 1], same[2 * k + 1, 1] = h, 0.0  # huge v
+    return tex, uv.astype(np.float32), same
+
+
+def test_sample_huge_finite_uv_is_finite_and_wraps(rng):
+    """Issue 23: any finite UV is documented as valid; u = 3e38 gave NaN (u * W overflowed to inf)."""
+    tex, uv, same = _huge_case(rng)
+    got = ops.sample_bilinear(tex, uv)
+    assert np.isfinite(got).all()
+    np.testing.assert_array_equal(got, ops.sample_bilinear(tex, same))
+    g = rng.normal(size=got.shape).astype(np.float32)
+    adj = ops.sample_bilinear_adjoint(g, uv, (8, 6))
+    assert np.isfinite(adj).all()
+    np.testing.assert_array_equal(adj, ops.sample_bilinear_adjoint(g, same, (8, 6)))
+
+
+@pytest.mark.gpu
+def test_sample_huge_uv_gpu(rng):
+    import cupy
+
+    tex, uv, same = _huge_case(rng)
+    got = cupy.asnumpy(ops.sample_bilinear(cupy.asarray(tex), cupy.asarray(uv)))
+    np.testing.assert_array_equal(got, ops.sample_bilinear(tex, same))
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("tex_shape, uv_shape", CASES)
 def test_sample_cpu_gpu_parity(tex_shape, uv_shape, rng):

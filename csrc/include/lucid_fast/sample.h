@@ -6,7 +6,9 @@
 //     x = u * tw - 0.5,   y = (1 - v) * th - 0.5,
 // the 4 taps are floor(x) + {0, 1} and floor(y) + {0, 1}, each wrapped into the texture (modulo its size, also
 // for negative coordinates), and the weights are the fractional parts. Any finite UV is valid; u = 0 and u = 1
-// read the same texels.
+// read the same texels. A coordinate of magnitude >= 2^23 is an integer in float32, so it reads as 0 (the
+// texture repeats with period 1): sample_reduce() maps it there before the multiplication by the texture size,
+// which for |u| near FLT_MAX would overflow to inf (and NaN weights). Smaller coordinates are not touched.
 //
 // Layout: the texture is NHWC (n x th x tw x c, n = 1 for an unbatched one); uv is uv_n x npix x 2 (uv_n = 1:
 // one set of UVs shared by every item, else uv_n = n); the output is n x npix x c. sample_taps() serves both
@@ -41,11 +43,17 @@ LF_HD int sample_wrap(float k0, int size) {
     return k < size ? k : 0;
 }
 
+// u (or v) itself for |u| < 2^23, else 0: every float32 of magnitude >= 2^23 is an integer, which GL_REPEAT
+// reads as 0. Keeps u * size finite for any finite u (3e38 * 4 overflows to inf); NaN passes through.
+LF_HD float sample_reduce(float t) {
+    return fabsf(t) >= 8388608.0f ? 0.0f : t;
+}
+
 // Texel offsets (channel 0, within the item's texture) and bilinear weights of the 4 taps of UV pair (u, v), in
 // the order (y0, x0), (y0, x1), (y1, x0), (y1, x1).
 LF_HD void sample_taps(const SampleParams& p, float u, float v, lf_idx off[4], float wt[4]) {
-    const float x = u * (float)p.tw - 0.5f;
-    const float y = (1.0f - v) * (float)p.th - 0.5f;
+    const float x = sample_reduce(u) * (float)p.tw - 0.5f;
+    const float y = (1.0f - sample_reduce(v)) * (float)p.th - 0.5f;
     const float x0f = floorf(x), y0f = floorf(y);
     const float fx = x - x0f, fy = y - y0f;
     const int x0 = sample_wrap(x0f, p.tw), x1 = sample_wrap(x0f + 1.0f, p.tw);

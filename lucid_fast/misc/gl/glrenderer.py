@@ -22,6 +22,10 @@ from .meshutil import perspective
 APT_PACKAGES = "libegl1 libgl1-mesa-dri libegl-mesa0"
 DEFAULT_FOVY_DEG = 10.0        # Lucid's MeshRenderer: a narrow lens, cameras 10-13 units from a unit-sized mesh
 DEFAULT_ZNEAR, DEFAULT_ZFAR = 0.01, 100.0
+MAX_SIDE = 16384          # px: no side beyond this (and never beyond the context's GL_MAX_* sizes)
+MAX_PIXELS = 1 << 26      # width * height: the float32 RGBA colour attachment stays <= 1 GiB (Mesa's llvmpipe
+                          # refuses a 16384 x 16384 one, "framebuffer is not complete"; 8192 x 8192 works)
+BYTES_PER_PIXEL = 52      # colour (16) + depth (4) + read-back (16) + the flipped copy (16)
 
 _VERTEX_SHADER = """
 #version 330
@@ -127,11 +131,42 @@ def _vertex_array(name, arr, n_vertices, fill):
     return out
 
 
+def check_size(size):
+    """``(width, height)``: two ints (no bools, no floats: nothing is rounded), each in 1..MAX_SIDE, at most
+    MAX_PIXELS in all, and what fits in memory. Returns them as a tuple of ints."""
+    from lucid_fast.misc.memory import check_fits
+
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_))
+                       and 1 <= s <= MAX_SIDE for s in size)):
+        raise ValueError(f"MeshRenderer: size must be (width, height), two ints in 1..{MAX_SIDE} pixels, got "
+                         f"{size!r}")
+    w, h = int(size[0]), int(size[1])
+    if w * h > MAX_PIXELS:
+        raise ValueError(f"MeshRenderer: size {size!r} is {w * h} pixels; at most {MAX_PIXELS} (e.g. 8192 x 8192: "
+                         f"the float32 frame must stay within 1 GiB)")
+    check_fits(w * h * BYTES_PER_PIXEL, f"MeshRenderer: a {w}x{h} frame", "use a smaller size")
+    return w, h
+
+
+def _gl_max_side(ctx):
+    """The largest framebuffer side the current context allows (its GL_MAX_* sizes; MAX_SIDE where unknown)."""
+    info = ctx.info
+    limits = [MAX_SIDE]
+    for key in ("GL_MAX_TEXTURE_SIZE", "GL_MAX_RENDERBUFFER_SIZE", "GL_MAX_VIEWPORT_DIMS"):
+        value = info.get(key)
+        for v in (value if isinstance(value, (tuple, list)) else (value,)):
+            if isinstance(v, int) and v > 0:
+                limits.append(v)
+    return min(limits)
+
+
 class MeshRenderer:
     """Renders meshes into UV fragments (Lucid's ``MeshRenderer``), headless.
 
     Args:
-        size: (width, height) of the frames in pixels.
+        size: (width, height) of the frames in pixels: two ints, each at most 16384 and the context's GL_MAX_*
+            sizes, width * height at most 2^26 (and what fits in memory).
         context: an existing moderngl context to share (default: a new standalone EGL one).
 
     Attributes:
@@ -146,18 +181,29 @@ class MeshRenderer:
     """
 
     def __init__(self, size, context=None):
-        if (not isinstance(size, (tuple, list)) or len(size) != 2
-                or not all(isinstance(s, (int, np.integer)) and 1 <= s <= 16384 for s in size)):
-            raise ValueError(f"MeshRenderer: size must be (width, height) in pixels, 1..16384, got {size!r}")
-        self.size = (int(size[0]), int(size[1]))
+        self.size = check_size(size)
         w, h = self.size
         self.ctx = context if context is not None else create_context()
         ctx = self.ctx
-        with ctx:
-            self._color = ctx.texture((w, h), 4, dtype="f4")
-            self._depth = ctx.depth_texture((w, h))
-            self.fbo = ctx.framebuffer(color_attachments=[self._color], depth_attachment=self._depth)
-            self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        try:
+            with ctx:
+                limit = _gl_max_side(ctx)
+                if max(w, h) > limit:
+                    raise ValueError(f"MeshRenderer: size {size!r} has a side larger than this OpenGL's largest "
+                                     f"framebuffer, {limit} px (GL_MAX_TEXTURE_SIZE, GL_MAX_RENDERBUFFER_SIZE, "
+                                     f"GL_MAX_VIEWPORT_DIMS); use a smaller size")
+                self._color = ctx.texture((w, h), 4, dtype="f4")
+                self._depth = ctx.depth_texture((w, h))
+                try:
+                    self.fbo = ctx.framebuffer(color_attachments=[self._color], depth_attachment=self._depth)
+                except Exception as err:  # moderngl.Error: e.g. "framebuffer is not complete"
+                    raise ValueError(f"MeshRenderer: OpenGL cannot make a {w}x{h} framebuffer here ({err}); use a "
+                                     f"smaller size") from err
+                self.program = ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        except Exception:
+            if context is None:
+                self.ctx.release()
+            raise
         self.fovy = DEFAULT_FOVY_DEG
         self.aspect = w / h
         self.znear, self.zfar = DEFAULT_ZNEAR, DEFAULT_ZFAR
@@ -179,7 +225,7 @@ class MeshRenderer:
         Args:
             position: (n, 3) (or (n, 4) homogeneous) vertex positions.
             uv: (n, 2) per-vertex texture coordinates (up to 4 components: all are interpolated and written).
-            face: (k * 3,) or (k, 3) vertex indices of triangles; None draws consecutive vertex triples.
+            face: (k * 3,) or (k, 3) vertex indices of triangles, k >= 1; None draws consecutive vertex triples.
             clear_color: the fragment of pixels no triangle covers.
             modelview: 4x4 camera matrix (OpenGL's column-vector convention, e.g. :func:`meshutil.lookat`).
             **unused: other mesh entries (e.g. ``normal``), so that ``render_mesh(modelview=..., **mesh)`` works.
@@ -208,7 +254,9 @@ class MeshRenderer:
             if not np.issubdtype(face.dtype, np.integer) or face.size % 3 or (face.ndim == 2 and face.shape[1] != 3):
                 raise ValueError(f"render_mesh: face must be integer triangle indices, (k * 3,) or (k, 3), got "
                                  f"{face.dtype} {face.shape}")
-            if face.size and (face.min() < 0 or face.max() >= n):
+            if face.size == 0:
+                raise ValueError("render_mesh: face is empty: a mesh without triangles renders nothing")
+            if face.min() < 0 or face.max() >= n:
                 raise ValueError(f"render_mesh: face indices must be in [0, {n}), got {face.min()}..{face.max()}")
             index = np.ascontiguousarray(face.ravel(), dtype=np.uint32)
         elif n % 3:

@@ -124,6 +124,55 @@ def _face_vertex(token, counts):
     return tuple(out)
 
 
+# numbers an OBJ line may hold: v x y z [w] (w, a curve weight, is not used for polygons) or x y z r g b
+# (a common vertex-colour extension; the colour is not read); vt u [v [w]] (missing ones are 0, as the format
+# says); vn x y z. Fewer is an error, never padded.
+_OBJ_ARITY = {"v": (3, 7, "3 coordinates x y z (optionally w, or r g b colours)"),
+              "vt": (1, 3, "1 to 3 texture coordinates u [v [w]]"),
+              "vn": (3, 3, "3 components x y z")}
+
+
+def check_mesh(who, mesh, need_uv=True):
+    """Checks Lucid's mesh dict before anything is rendered: ``position`` (n, 3|4) finite with n >= 1, ``uv``
+    (n, 1..4) finite (when ``need_uv``), ``face`` integer triangles (k * 3,) or (k, 3) with k >= 1 and indices in
+    [0, n) (or no ``face``: n a positive multiple of 3). A mesh without triangles renders nothing, so it is an
+    error. Raises ValueError naming ``who`` and the entry."""
+    if not isinstance(mesh, dict):
+        raise ValueError(f"{who}: mesh must be a dict with position, uv and face (Lucid's mesh dict, "
+                         f"lucid_fast.misc.gl.meshes), got {type(mesh).__name__}")
+    for key in ("position",) + (("uv",) if need_uv else ()):
+        if mesh.get(key) is None:
+            raise ValueError(f"{who}: the mesh needs {key!r} (a dict of position, uv, face; see "
+                             f"lucid_fast.misc.gl.meshes), got keys {sorted(mesh)}")
+    pos = np.asarray(mesh["position"])
+    if pos.ndim != 2 or pos.shape[1] not in (3, 4) or pos.shape[0] < 1 or not np.issubdtype(pos.dtype, np.number):
+        raise ValueError(f"{who}: mesh['position'] must be (n_vertices >= 1, 3) numbers, got shape {pos.shape}")
+    if not np.isfinite(pos).all():
+        raise ValueError(f"{who}: mesh['position'] contains NaN or inf")
+    n = pos.shape[0]
+    if need_uv:
+        uv = np.asarray(mesh["uv"])
+        if (uv.ndim != 2 or uv.shape[0] != n or not 1 <= uv.shape[1] <= 4
+                or not np.issubdtype(uv.dtype, np.number)):
+            raise ValueError(f"{who}: mesh['uv'] must be (n_vertices={n}, 2) numbers, got shape {uv.shape}")
+        if not np.isfinite(uv).all():
+            raise ValueError(f"{who}: mesh['uv'] contains NaN or inf")
+    face = mesh.get("face")
+    if face is None:
+        if n % 3:
+            raise ValueError(f"{who}: a mesh without 'face' is drawn as vertex triples; got {n} vertices")
+        return
+    face = np.asarray(face)
+    if (not np.issubdtype(face.dtype, np.integer) or face.ndim not in (1, 2) or face.size % 3
+            or (face.ndim == 2 and face.shape[1] != 3)):
+        raise ValueError(f"{who}: mesh['face'] must be integer triangle indices, (k * 3,) or (k, 3), got "
+                         f"{face.dtype} {face.shape}")
+    if face.size == 0:
+        raise ValueError(f"{who}: the mesh has no faces (mesh['face'] is empty): it would render nothing")
+    if face.min() < 0 or face.max() >= n:
+        raise ValueError(f"{who}: mesh['face'] indices must be in [0, {n}), got {face.min()}..{face.max()}")
+
+
 def load_obj(fn):
     """Reads a Wavefront .obj file into Lucid's mesh dict (Lucid's ``load_obj``).
 
@@ -136,6 +185,11 @@ def load_obj(fn):
     Returns:
         dict with ``position`` float32 (n, 3), ``face`` int32 (k * 3,) and, when the file has them, ``uv`` float32
         (n, 2) and ``normal`` float32 (n, 3).
+
+    Raises:
+        ValueError: naming the line: a ``v`` with fewer than 3 numbers, a ``vn`` without exactly 3, a ``vt``
+            without 1 to 3, numbers that do not parse, a face corner that refers to a missing entry; or a file
+            without faces.
     """
     lists = {"v": [], "vt": [], "vn": []}
     corners = {}
@@ -149,9 +203,14 @@ def load_obj(fn):
             tag, rest = fields[0], fields[1:]
             if tag in lists:
                 try:
-                    lists[tag].append([float(x) for x in rest])
+                    row = [float(x) for x in rest]
                 except ValueError:
                     raise ValueError(f"load_obj: line {lineno}: bad numbers in {line.strip()!r}") from None
+                lo, hi, want = _OBJ_ARITY[tag]
+                if not lo <= len(row) <= hi:
+                    raise ValueError(f"load_obj: line {lineno}: {tag!r} needs {want}, got {len(row)} numbers in "
+                                     f"{line.strip()!r}")
+                lists[tag].append(row)
             elif tag == "f":
                 counts = (len(lists["v"]), len(lists["vt"]), len(lists["vn"]))
                 ids = []

@@ -10,6 +10,7 @@ import io as _io
 import json
 import logging
 import lzma
+import numbers
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -51,14 +52,35 @@ def _load_npy(handle, **kwargs):
     return data
 
 
+def _check_size(size):
+    """``size=(w, h)`` for images: two ints >= 1 (no bools, no floats: nothing is rounded), at most
+    PIL's decompression-bomb limit of pixels and what fits in memory."""
+    from PIL import Image
+
+    from lucid_fast.misc.memory import check_fits
+
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_)) and s >= 1
+                       for s in size)):
+        raise ValueError(f"load: size must be (width, height), two ints >= 1, got {size!r}")
+    w, h = int(size[0]), int(size[1])
+    cap = Image.MAX_IMAGE_PIXELS
+    if cap is not None and w * h > 2 * cap:
+        raise ValueError(f"load: size={size!r} is {w * h} pixels, more than {2 * cap} (PIL's "
+                         f"Image.MAX_IMAGE_PIXELS x 2, its decompression-bomb limit)")
+    check_fits(w * h * 24, f"load: an image resized to {w}x{h}", "pass a smaller size")  # RGBA uint8 + float32
+    return w, h
+
+
 def _load_img(handle, target_dtype=np.float32, size=None, **kwargs):
     """An image as a ``(h, w, 3)`` or ``(h, w, 4)`` array in [0, 1] (grayscale repeated to RGB, as Lucid did;
     palette images with transparency and grayscale+alpha as RGBA). ``size=(w, h)`` resizes (Lanczos)."""
     from PIL import Image
 
+    if size is not None:
+        size = _check_size(size)
     with Image.open(handle, **kwargs) as img:
         if size is not None:
-            size = tuple(int(s) for s in size)[:2]
             img = img.resize(size, resample=Image.LANCZOS)
         mode = img.mode
         if mode in ("I;16", "I;16B", "I;16L"):
@@ -127,6 +149,11 @@ def is_handle(url_or_handle):
 def _get_extension(url_or_handle):
     """(extension, decompressor extension or None), lower case, e.g. ``("npy", ".xz")`` for ``a.npy.xz``."""
     name = url_or_handle.name if is_handle(url_or_handle) else os.fspath(url_or_handle)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    if not isinstance(name, str):
+        raise ValueError(f"load: cannot tell the format of a file named {name!r} (a handle needs a path as its "
+                         f"name); pass the path instead")
     path = name.split("?", 1)[0] if "://" in name else name  # a URL's query string is not its extension
     stem, ext = os.path.splitext(path)
     decompressor = None
@@ -163,11 +190,12 @@ def load(url_or_handle, allow_unsafe_formats=False, cache=None, **kwargs):
 
     Args:
         url_or_handle: a local path, a URL (http, https, gs), an open binary file with a ``name``, or a list of
-            these (loaded concurrently; a failed item is its exception).
+            these (loaded concurrently; a failed item is its exception). A bytes path is decoded with
+            ``os.fsdecode`` (as the ``os`` module reads it).
         allow_unsafe_formats: allow pickles (loading one can run arbitrary code).
         cache: for URLs, read through the download cache (default for remote URLs), or not (False), or
             ``"purge"`` to fetch again.
-        **kwargs: passed to the loader (e.g. ``split=True`` for text, ``size=(w, h)`` for images).
+        **kwargs: passed to the loader (e.g. ``split=True`` for text, ``size=(w, h)`` for images: two ints).
 
     Raises:
         ValueError: an unsafe format without ``allow_unsafe_formats``, or an extension no loader knows that is
@@ -176,6 +204,11 @@ def load(url_or_handle, allow_unsafe_formats=False, cache=None, **kwargs):
     """
     if isinstance(url_or_handle, (list, tuple)):
         return _load_urls(url_or_handle, cache=cache, **kwargs)
+    if isinstance(url_or_handle, bytes):
+        url_or_handle = os.fsdecode(url_or_handle)  # a bytes path is read as the os module reads it
+    if not is_handle(url_or_handle) and not isinstance(url_or_handle, (str, os.PathLike)):
+        raise ValueError(f"load: url_or_handle must be a path or URL (str, bytes or os.PathLike), an open binary "
+                         f"file with a name, or a list of these; got {type(url_or_handle).__name__}")
     ext, decompressor = _get_extension(url_or_handle)
     if ext in unsafe_loaders:
         if not allow_unsafe_formats:

@@ -122,9 +122,15 @@ def save_img(object, handle, domain=None, **kwargs):  # noqa: A002
         image = object
     else:
         array = np.asarray(object)
-        if array.ndim == 4 and array.shape[0] > 1:
+        if array.ndim == 4 and array.size:
             array = image_grid(array)
-        image = Image.fromarray(_normalize_array(array, domain=domain))
+        if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (1, 2, 3, 4))) or array.size == 0:
+            raise ValueError(f"save: an image ({os.path.splitext(handle.name)[1]}) must be an array (h, w), "
+                             f"(h, w, 1|2|3|4) or a batch (N, h, w, 1|2|3|4), all sides >= 1; got shape "
+                             f"{np.shape(object)}")
+        # _normalize_array squeezes size-1 axes; a 1 x w image keeps its shape (a single channel is dropped)
+        keep = array.shape[:2] + ((array.shape[2],) if array.ndim == 3 and array.shape[2] > 1 else ())
+        image = Image.fromarray(_normalize_array(array, domain=domain).reshape(keep))
     ext = os.path.splitext(handle.name)[1].lower()
     if ext in (".jpg", ".jpeg") and image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGB")  # JPEG has no alpha
@@ -199,7 +205,8 @@ def save(thing, url_or_handle, allow_unsafe_formats=False, save_context: Optiona
 
     Args:
         thing: what to save (see the module docstring for what each extension takes).
-        url_or_handle: a local path (relative paths resolve against ``io_scope``) or an open file.
+        url_or_handle: a local path (str, os.PathLike, or bytes: decoded with ``os.fsdecode``; relative paths
+            resolve against ``io_scope``) or an open file.
         allow_unsafe_formats: allow pickles.
         save_context: a :class:`CaptureSaveContext` to record the result in (default: the active one).
         **kwargs: passed to the saver (``domain=``, ``quality=`` for images; ``indent=`` for JSON).
@@ -209,10 +216,18 @@ def save(thing, url_or_handle, allow_unsafe_formats=False, save_context: Optiona
 
     Raises:
         ValueError: no extension, an unknown extension for a non-string, an unsafe format without
-            ``allow_unsafe_formats``, or a thing the saver cannot write.
+            ``allow_unsafe_formats``, a path that is not a path, or a thing the saver cannot write (e.g. an image
+            that is not (h, w), (h, w, 1|2|3|4) or a batch of those).
     """
     is_handle = hasattr(url_or_handle, "write") and hasattr(url_or_handle, "name")
+    if isinstance(url_or_handle, bytes):
+        url_or_handle = os.fsdecode(url_or_handle)  # a bytes path is read as the os module reads it
+    if not is_handle and not isinstance(url_or_handle, (str, os.PathLike)):
+        raise ValueError(f"save: url_or_handle must be a path (str, bytes or os.PathLike) or an open binary file "
+                         f"with a name, got {type(url_or_handle).__name__}")
     path = url_or_handle.name if is_handle else os.fspath(url_or_handle)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
     stem, ext = os.path.splitext(path)
     ext = ext.lower()
     compressor = None

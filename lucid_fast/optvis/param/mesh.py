@@ -30,10 +30,9 @@ class MeshView(Node):
         if not isinstance(texture, Node) or len(texture.shape) != 4:
             raise ValueError(f"mesh_view: texture must be an NHWC parameterization (e.g. param.image(1024)), got "
                              f"{texture!r}")
-        for key in ("position", "uv"):
-            if key not in mesh:
-                raise ValueError(f"mesh_view: the mesh needs {key!r} (a dict of position, uv, face; see "
-                                 f"lucid_fast.misc.gl.meshes), got keys {sorted(mesh)}")
+        from lucid_fast.misc.gl.meshutil import check_mesh
+
+        check_mesh("mesh_view", mesh)
         if not (np.isfinite(min_dist) and np.isfinite(max_dist) and 0 < min_dist <= max_dist):
             raise ValueError(f"mesh_view: need 0 < min_dist <= max_dist, got {min_dist!r}, {max_dist!r}")
         self.inputs = (texture,)
@@ -44,11 +43,28 @@ class MeshView(Node):
         w, h = renderer.size
         self.shape = (n, h, w, c)
         self.background = self._check_background(background, c)
-        self.views = None if views is None else [np.asarray(v, np.float64) for v in views]
+        self.views = None if views is None else self._check_views(views)
         self._rng = None
         self._view_index = 0
         self._pending = None   # (modelview, background) drawn for the next step, not yet used by a backward
         self._saved = None     # (uv, alpha) of the last forward, for backward
+
+    @staticmethod
+    def _check_views(views):
+        if isinstance(views, (str, bytes)) or not hasattr(views, "__len__"):
+            raise ValueError(f"mesh_view: views must be a non-empty list of 4x4 modelview matrices or None, got "
+                             f"{type(views).__name__}")
+        if len(views) == 0:
+            raise ValueError("mesh_view: views is empty; pass at least one 4x4 modelview matrix, or views=None for "
+                             "random ones")
+        out = []
+        for k, v in enumerate(views):
+            m = np.asarray(v)
+            if m.shape != (4, 4) or not np.issubdtype(m.dtype, np.number) or not np.isfinite(m).all():
+                raise ValueError(f"mesh_view: views[{k}] must be a finite 4x4 modelview matrix, got shape "
+                                 f"{m.shape}")
+            out.append(m.astype(np.float64))
+        return out
 
     @staticmethod
     def _check_background(background, c):
@@ -153,7 +169,12 @@ def mesh_view(texture, mesh, renderer, min_dist=DEFAULT_DIST[0], max_dist=DEFAUL
         background: what uncovered pixels show: a number or a colour (Lucid's notebooks: 0, black), or "random":
             a fresh smooth random image every step (as ``transform.collapse_alpha_random``), which keeps the
             optimization from relying on the object's silhouette against a fixed colour.
-        views: optional fixed list of 4x4 modelview matrices used in turn instead of random ones.
+        views: optional fixed, non-empty list of finite 4x4 modelview matrices used in turn instead of random
+            ones.
+
+    Raises:
+        ValueError: a texture that is not NHWC, a mesh without position, uv or triangles (or with NaN, or face
+            indices out of range), bad distances or background, an empty ``views`` or one that is not 4x4.
 
     Returns:
         A :class:`MeshView` node of shape (N, h, w, C): ``texture`` sampled at the rasterized UVs,
