@@ -80,7 +80,36 @@ def _check_render_args(args):
     errors += _check_out_path(args.out)
     errors += _check_model_arg(args.model)
     if not errors:
+        errors += _check_layers_in_zoo_table(args.model, args.objective)
+    if not errors:
         errors += _check_image_memory(args)
+    return errors
+
+
+def _check_layers_in_zoo_table(model, specs):
+    """--objective's layers and channels against the zoo's layer table, before the model loads (about 12 s for
+    vgg16_hed on 2 cores). Only for zoo models whose table lists every layer the adapter resolves, without
+    TensorFlow (vgg16_hed); other models are checked once loaded."""
+    from lucid_fast import modelzoo
+
+    if not modelzoo.is_model_name(model) or modelzoo.get_entry(model).name != "vgg16_hed":
+        return []
+    import difflib
+
+    table = {info.name: info.channels for info in modelzoo.layer_info(model)}
+    errors = []
+    for spec in specs:
+        layer, _, ch = spec.rpartition(":")
+        name = layer.strip()
+        name = name[len("import/"):] if name.startswith("import/") else name
+        if name not in table:
+            close = difflib.get_close_matches(name, list(table), n=4, cutoff=0.5)
+            hint = f" (closest: {', '.join(close)})" if close else ""
+            errors.append(f"--objective {spec!r}: model {model!r} has no layer {layer.strip()!r}{hint}; list them "
+                          f"with: lucid-fast layers --model {model}")
+        elif table[name] is not None and int(ch) >= table[name]:
+            errors.append(f"--objective {spec!r}: layer {name!r} has {table[name]} channels (0 to "
+                          f"{table[name] - 1}); list them with: lucid-fast layers --model {model}")
     return errors
 
 
@@ -333,7 +362,11 @@ def main(argv=None):
             lucid_fast.show_tensorflow_log()  # undo the quiet start that importing lucid_fast arranged
         return args.fn(args) or 0
     except (ValueError, OfflineError) as err:  # user errors (unknown layer, bad channel, model not cached): one line
-        print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
+        message = _one_line(err)
+        model = getattr(args, "model", None)
+        if model:  # the adapter's advice is for Python; on the command line, the command that lists the layers
+            message = message.replace(_PYTHON_LAYERS_HINT, f"List all layers with: lucid-fast layers --model {model}")
+        print(f"lucid-fast {args.cmd}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         after = "; nothing was written (a file already at the output path is unchanged)" if args.cmd == "render" else ""
@@ -342,6 +375,9 @@ def main(argv=None):
     except OSError as err:
         print(f"lucid-fast {args.cmd}: error: {_one_line(err)}", file=sys.stderr)
         return 1
+
+
+_PYTHON_LAYERS_HINT = "List all layers with model.layers() (or lucid_fast.modelzoo.layer_info(model))"
 
 
 def _one_line(err):

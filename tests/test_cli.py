@@ -46,6 +46,8 @@ def test_cli_unknown_layer_is_a_clear_error(tmp_path, keras_file):
                 "--out", str(tmp_path / "x.png"))
     assert r.returncode == 2
     assert "conv" in r.stderr and "Traceback" not in r.stderr
+    # the command line's advice, not the Python API's
+    assert f"lucid-fast layers --model {keras_file}" in r.stderr and "model.layers()" not in r.stderr, r.stderr
 
 
 def test_cli_layers(keras_file):
