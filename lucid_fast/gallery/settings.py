@@ -110,6 +110,24 @@ class Settings:
             return PRESETS[self.preset]
         return (Phase(self.steps, self.learning_rate, None if self.transforms == "standard" else ()),)
 
+    def display_rows(self):
+        """The settings as people read them, ``[(name, value), ...]``: with a preset, the schedule that ran
+        (``"128 steps at Adam 0.15 under Lucid's standard transforms, then 32 steps at Adam 0.1 on the image
+        itself (no transforms)"``) replaces ``learning_rate`` and ``transforms``, which the preset overrides (the
+        stored settings keep them, at their defaults, so that galleries compare as before)."""
+        d = self.as_dict()
+        if self.preset is not None:
+            del d["learning_rate"], d["transforms"]
+            d["schedule"] = describe_phases(self.phases())
+        return list(d.items())
+
+    def schedule(self):
+        """The schedule that runs, as JSON-able dicts: ``[{"steps", "learning_rate", "transforms"}, ...]`` with
+        transforms ``"standard"`` (Lucid's) or ``"none"``."""
+        return [{"steps": p.steps, "learning_rate": p.learning_rate,
+                 "transforms": "standard" if p.transforms is None else ("none" if not p.transforms else "custom")}
+                for p in self.phases()]
+
     def as_dict(self):
         """The settings as a dict; ``preset`` only when one is set, so the settings of galleries written before
         presets existed (and their records) read and compare as they always did."""
@@ -135,6 +153,20 @@ class Settings:
         """``["steps: 512 here, 256 there", ...]`` for the fields that differ."""
         a, b = dataclasses.asdict(self), dataclasses.asdict(other)
         return [f"{k}: {a[k]!r} vs {b[k]!r}" for k in a if a[k] != b[k]]
+
+
+def describe_phases(phases):
+    """A schedule of :class:`~lucid_fast.optvis.presets.Phase` in words, phase by phase."""
+    parts = []
+    for p in phases:
+        if p.transforms is None:
+            where = "under Lucid's standard transforms"
+        elif not p.transforms:
+            where = "on the image itself (no transforms)"
+        else:
+            where = "under its own transforms"
+        parts.append(f"{p.steps} steps at Adam {p.learning_rate:g} {where}")
+    return ", then ".join(parts)
 
 
 def unit_seed(seed, layer, channels):

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 
+from .settings import Settings
 from .store import GalleryStore, atomic_write, channel_stem
 
 SITE = "site"
@@ -110,8 +111,17 @@ def objective_svg(trace, negative_trace=None, width=520, height=220):
     return "".join(parts)
 
 
+def _settings_rows(settings):
+    """A settings dict (the store's or a record's) as the rows shown: the schedule that ran in place of the
+    learning rate and transforms a preset overrides (:meth:`Settings.display_rows`)."""
+    try:
+        return Settings.from_dict(settings).display_rows()
+    except (TypeError, ValueError):  # settings this version does not know: shown as stored
+        return list(settings.items())
+
+
 def _settings_table(settings, extra=()):
-    rows = [(k, v) for k, v in settings.items()] + list(extra)
+    rows = _settings_rows(settings) + list(extra)
     return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                                for k, v in rows) + "</table>"
 
@@ -149,8 +159,8 @@ def build_site(out):
     path = os.path.join(site, "index.html")
     atomic_write(path, _page(f"{model} gallery", [(f"{model} gallery", None)], body))
     atomic_write(os.path.join(site, "gallery.json"), json.dumps(
-        {"model": model, "settings": settings, "layers": [{"layer": e["layer"], "dir": e["dir"],
-                                                          "channels": done[e["layer"]]} for e in index]}, indent=1))
+        {"model": model, "settings": settings, "schedule": store.settings.schedule(),
+         "layers": [{"layer": e["layer"], "dir": e["dir"], "channels": done[e["layer"]]} for e in index]}, indent=1))
     return path
 
 

@@ -88,3 +88,27 @@ def test_site_folder_works_on_its_own(browser, built_gallery, tmp_path):
     shutil.copytree(os.path.join(out, "site"), alone)
     curves = _crawl(browser, alone)
     assert len(curves) == 13
+
+
+def test_preset_pages_show_the_schedule_that_ran(tmp_path, tiny_model):
+    """--preset fast runs 128 steps at 0.15 then 32 at 0.1 without transforms: the settings tables (index and
+    channel page) and gallery.json say so, not the unused default learning_rate 0.05 (issue 24)."""
+    out = tmp_path / "g"
+    gallery.run(tiny_model, "conv1", out, channels="0:1", size=8, preset="fast", batch=1, seed=0, progress=False)
+    site = os.path.join(out, "site")
+    for page in (os.path.join(site, "index.html"), os.path.join(site, "conv1", "0000.html")):
+        text = open(page, encoding="utf-8").read()
+        assert ("128 steps at Adam 0.15 under Lucid&#x27;s standard transforms, then 32 steps at Adam 0.1 on the "
+                "image itself (no transforms)") in text, page
+        assert "<th>learning_rate</th>" not in text and "<td>0.05</td>" not in text, page
+    meta = json.load(open(os.path.join(site, "gallery.json")))
+    assert meta["schedule"] == [{"steps": 128, "learning_rate": 0.15, "transforms": "standard"},
+                                {"steps": 32, "learning_rate": 0.1, "transforms": "none"}]
+    assert meta["settings"]["preset"] == "fast"  # the stored settings are unchanged (resume compares them)
+
+
+def test_settings_without_a_preset_show_the_learning_rate():
+    from lucid_fast.gallery.settings import Settings
+
+    rows = dict(Settings(steps=6, learning_rate=0.07).display_rows())
+    assert rows["learning_rate"] == 0.07 and rows["transforms"] == "standard" and "schedule" not in rows
