@@ -118,7 +118,14 @@ def _texture_data_url(texture, fmt):
     if tex.ndim != 3 or tex.shape[-1] not in (1, 3, 4):
         raise ValueError(f"textured_mesh: texture must be an (H, W, 1|3|4) image (or a batch of one), got shape "
                          f"{tex.shape}")
-    tex = to_uint8(tex)
+    if tex.dtype != np.uint8 and np.issubdtype(tex.dtype, np.floating) and np.isfinite(tex).all() and (
+            tex.size and (tex.min() < -1e-3 or tex.max() > 1 + 1e-3)):
+        raise ValueError(f"textured_mesh: texture must hold values in [0, 1] (or uint8), got range "
+                         f"[{tex.min():.4g}, {tex.max():.4g}]")
+    try:
+        tex = to_uint8(tex)
+    except ValueError as err:
+        raise ValueError(f"textured_mesh: texture: {err}") from None
     if tex.shape[-1] == 1:
         tex = np.repeat(tex, 3, -1)  # an RGB texture, also as PNG
     if fmt == "jpeg":
@@ -135,9 +142,22 @@ def page(mesh, texture, title="lucid_fast mesh", background="#ffffff", distance=
     """The viewer as a standalone HTML string (see :func:`textured_mesh` for the arguments)."""
     import json
 
+    from lucid_fast.misc.gl.meshutil import check_mesh
+
     for key in ("position", "uv", "face"):
         if key not in mesh:
             raise ValueError(f"textured_mesh: the mesh needs {key!r} (Lucid's mesh dict), got keys {sorted(mesh)}")
+    check_mesh("textured_mesh", mesh)  # finite positions and uvs, at least one triangle, indices in range
+    if np.shape(mesh["uv"])[1] < 2:
+        raise ValueError(f"textured_mesh: mesh['uv'] must be (n, 2), got shape {np.shape(mesh['uv'])}")
+    for name, value in (("title", title), ("background", background)):
+        if not isinstance(value, str):
+            raise ValueError(f"textured_mesh: {name} must be a string, got {type(value).__name__} {value!r}")
+    for name, value, hi in (("distance", distance, None), ("fovy", fovy, 180.0)):
+        if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+                or not np.isfinite(value) or value <= 0 or (hi is not None and value >= hi)):
+            rng = "> 0" if hi is None else f"in (0, {hi:g})"
+            raise ValueError(f"textured_mesh: {name} must be a finite number {rng}, got {value!r}")
     pos = np.asarray(mesh["position"], np.float32)[:, :3]
     uv = np.asarray(mesh["uv"], np.float32)[:, :2]
     face = np.asarray(mesh["face"]).reshape(-1)
@@ -164,7 +184,7 @@ def textured_mesh(mesh, texture, path=None, width=512, height=512, title="lucid_
         texture: (H, W, 3) image in [0, 1] (or uint8), or a batch of one: texture coordinates (u, v) look it up
             as the renders did (v = 1 is the image's top row, the texture repeats).
         path: also save the standalone page there (a ``.html`` file that opens in any browser, offline).
-        width, height: size of the inline view in a notebook, in pixels.
+        width, height: size of the inline view in a notebook, in pixels (ints in [1, 8192]).
         distance, fovy: the camera's distance and vertical field of view (degrees), as ``MeshRenderer``'s views.
         texture_format: "jpeg" (smaller pages) or "png" (exact).
         display: show inline (default: when running in a notebook).
@@ -172,10 +192,15 @@ def textured_mesh(mesh, texture, path=None, width=512, height=512, title="lucid_
     Returns:
         The path of the saved page, or None when only shown inline.
     """
+    from lucid_fast.misc.atomic import atomic_write
+
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 8192:
+            raise ValueError(f"textured_mesh: {name} must be an int in [1, 8192] pixels, got {value!r}")
     text = page(mesh, texture, title=title, background=background, distance=distance, fovy=fovy,
                 texture_format=texture_format)
     if path is not None:
-        with open(path, "w", encoding="utf-8") as f:
+        with atomic_write(path, "w", encoding="utf-8") as f:  # a failure leaves the file that was there
             f.write(text)
     if display is None:
         display = in_notebook()

@@ -165,3 +165,38 @@ def test_load_obj_accepts_w_and_vertex_colours():
     mesh = meshutil.load_obj(io.StringIO(text))
     np.testing.assert_array_equal(mesh["position"], [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
     np.testing.assert_array_equal(mesh["uv"], [[0.5, 0.0]] * 3)  # vt u: v is 0, as the format says
+
+
+# ---- the three.js viewer (misc.mesh_viewer) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(width=300.7), "width must be an int"),     # before: int() truncated it
+    (dict(height=True), "height must be an int"),
+    (dict(title=123), "title must be a string"),     # before: TypeError from html.escape
+    (dict(distance=float("nan")), "distance must be a finite number"),
+    (dict(fovy=0), r"fovy must be a finite number in \(0, 180\)"),
+])
+def test_textured_mesh_arguments(torus, tmp_path, kwargs, match):
+    from lucid_fast.misc import mesh_viewer
+
+    path = tmp_path / "v.html"
+    path.write_text("the good page")
+    with pytest.raises(ValueError, match=match):
+        mesh_viewer.textured_mesh(torus, _tex(), path=str(path), display=False, **kwargs)
+    assert path.read_text() == "the good page"
+
+
+def test_textured_mesh_mesh_and_texture(torus):
+    from lucid_fast.misc import mesh_viewer
+
+    with pytest.raises(ValueError, match="no faces"):  # before: an empty page
+        mesh_viewer.page(dict(torus, face=np.zeros(0, np.int32)), _tex())
+    with pytest.raises(ValueError, match="NaN"):
+        mesh_viewer.page(dict(torus, uv=torus["uv"] * np.nan), _tex())
+    tex = _tex()
+    tex[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="texture: the image contains NaN"):
+        mesh_viewer.page(torus, tex)
+    with pytest.raises(ValueError, match=r"texture must hold values in \[0, 1\]"):  # before: clipped
+        mesh_viewer.page(torus, _tex() * 3)
+    assert mesh_viewer.page(torus, (_tex() * 255).astype(np.uint8)).startswith("<!DOCTYPE")
