@@ -1,51 +1,17 @@
-"""Attribution: which activations of a layer made a model produce a score, on one image (Lucid's "Building
-Blocks of Interpretability" notebooks, Olah et al. 2018).
-
-    from lucid_fast import attribution
-    acts = attribution.activations("vgg16_hed", image, "block4_conv3")["block4_conv3"]    # (1, H, W, C)
-    a = attribution.attribute(fer, face, "add_3", ("happy", "neutral"), method="path")   # an Attribution
-    a.channel(), a.spatial(), a.completeness_error                                       # (C,), (H, W), float
-    attribution.channel(fer, face, "add_3", "happy")                                     # the same, shorter
-    attribution.spatial_to_spatial(model, image, "block4_conv3", "block5_conv3")         # (H2, W2, H1, W1)
-
-Every function takes a model (anything :func:`lucid_fast.modelzoo.load_model` accepts: a modelzoo name, a Keras
-model, a GraphDef, an adapter), an image in [0, 1] (``(H, W, C)`` or a batch of one, ``C`` the model's input
-channels; uint8 images are divided by 255) and layer names.
-
-**Scores** (:func:`score`): a class label of ``model.labels`` (``"happy"``: its pre-softmax logit, as Lucid's
-notebooks used ``softmax2_pre_activation``), a class index, ``"logsumexp"`` (of the logits), a
-``"layer:channel"`` spec (the channel's mean activation), a difference of two of these (``("happy",
-"neutral")``, ``"happy - neutral"`` or ``score(m, "happy") - score(m, "neutral")``), or a callable
-``T -> tensor`` reading the model's layers through ``T(name)`` and returning one score per image.
-
-**Methods.** ``"linear"``: gradient x activation, the first-order estimate of what each activation contributed.
-``"path"``: integrated gradients on the layer (Sundararajan et al. 2017): the gradient averaged along the
-straight path of activations ``alpha * acts``, ``alpha`` from 0 to 1 (midpoint rule, ``steps`` points), times
-``acts``; the attributions then sum to ``score(acts) - score(0)`` up to the quadrature error
-(*completeness*; :attr:`Attribution.completeness_error`). ``"stochastic_path"``: the same along a random
-monotone path on which every channel has its own schedule ``alpha_c(t)`` (seeded), so that channels do not
-all saturate together; completeness still holds. Lucid's notebook drew random per-channel scales instead
-(which does not keep completeness) and summed left Riemann steps.
-
-**Batched.** The path points, and in :func:`spatial_to_spatial` the positions, go through the model as batches
-inside one ``tf.function`` (traced once per model, layer and score, and cached on the model's adapter), never
-as one backward pass per position or per step as Lucid's notebooks looped; ``python -m lucid_fast.bench
-attribution`` measures the difference. Gradients are only computed inside ``tf.function`` (TF 2.21's eager
-gradient through 1x1 stride-2 convolutions crashes on some CPUs).
-
-``maxpool_grad="smooth"`` / ``"smooth_blur"`` replace the max-pool gradient by Lucid's smooth relaxation (and
-blur) from the AttrSpatial notebook (see :func:`lucid_fast.models.smooth_maxpool_grad`).
+"""Attribution's computations: inputs, activations, the batched gradient functions (traced once per model, layer
+and score, and cached on the adapter: :func:`function_cache`), :func:`attribute` and the functions built on it,
+:func:`spatial_to_spatial` and :func:`neuron_groups`. Scores are in :mod:`lucid_fast.attribution.scores`; the
+package's docstring (``lucid_fast.attribution``) describes the whole. TensorFlow is imported on use.
 """
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import numbers
 
 import numpy as np
 
-__all__ = ["Score", "Attribution", "score", "activations", "attribute", "score_with", "channel", "spatial", "group",
-           "spatial_to_spatial", "neuron_groups", "METHODS"]
+__all__ = ["Attribution", "activations", "attribute", "score_with", "channel", "spatial", "group",
+           "spatial_to_spatial", "neuron_groups", "function_cache", "METHODS"]
 
 METHODS = ("linear", "path", "stochastic_path")
 DEFAULT_STEPS = 100         # Lucid's AttrChannel notebook: N = 100 path points
@@ -66,6 +32,13 @@ def _adapter(model):
     return load_model(model)
 
 
+def _score(adapter, spec):
+    """:func:`lucid_fast.attribution.scores.score`, imported on use (it imports TensorFlow)."""
+    from lucid_fast.attribution.scores import score  # noqa: PLC0415
+
+    return score(adapter, spec)
+
+
 def _function(fn):
     """``tf.function`` of one of this module's traced functions. Each model, layer and score gets its own (cached)
     function, all made from the same Python code, which TF would report as "frequent retracing": they are
@@ -76,8 +49,9 @@ def _function(fn):
     return out
 
 
-def _cache(adapter):
-    """Traced functions kept on the adapter (no module-level state): {key: tf.function}."""
+def function_cache(adapter):
+    """The traced functions of attribution kept on the adapter (no module-level state): a dict ``{key:
+    tf.function}`` that callers may add their own (distinct) keys to, as ``lucid_fast.bench.attribution`` does."""
     cache = getattr(adapter, "_lf_attribution_cache", None)
     if cache is None:
         cache = {}
@@ -139,7 +113,7 @@ def _check_int(value, name, who, lo=1):
 
 def _act_fn(adapter, canonical):
     key = ("acts", canonical)
-    cache = _cache(adapter)
+    cache = function_cache(adapter)
     if key not in cache:
         fn = adapter.activation_fn(list(canonical))
         cache[key] = _function(lambda x_t: fn(x_t))
@@ -179,207 +153,15 @@ def activations(model, images, layers, batch_size=16):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# scores
-# ---------------------------------------------------------------------------------------------------------------
-
-class Score:
-    """A score per image computed from a model's layers (what attribution explains).
-
-    Attributes:
-        layers: The canonical layer names it reads.
-        description: A readable description (``"happy - neutral"``).
-        key: A hashable identity, used to cache traced functions.
-
-    ``score(T)`` returns a ``(N,)`` tensor from ``T(name) -> (N, ...) tensor``. Scores subtract, add, negate
-    and scale by numbers.
-    """
-
-    def __init__(self, fn, layers, description, key):
-        self._fn = fn
-        self.layers = tuple(layers)
-        self.description = description
-        self.key = key
-
-    def __call__(self, T):  # noqa: N803 - Lucid's name for the layer accessor
-        return self._fn(T)
-
-    def _combine(self, other, sign, symbol):
-        if not isinstance(other, Score):
-            return NotImplemented
-        layers = tuple(dict.fromkeys(self.layers + other.layers))
-        return Score(lambda T: self(T) + sign * other(T), layers, f"{self.description} {symbol} {other.description}",
-                     (symbol, self.key, other.key))
-
-    def __sub__(self, other):
-        return self._combine(other, -1.0, "-")
-
-    def __add__(self, other):
-        return self._combine(other, 1.0, "+")
-
-    def __neg__(self):
-        return Score(lambda T: -self(T), self.layers, f"-({self.description})", ("neg", self.key))
-
-    def __mul__(self, factor):
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
-            return NotImplemented
-        f = float(factor)
-        return Score(lambda T: f * self(T), self.layers, f"{f:g} * ({self.description})", ("mul", f, self.key))
-
-    __rmul__ = __mul__
-
-    def __repr__(self):
-        return f"Score({self.description!r})"
-
-
-def _logits_layer(adapter, spec):
-    layer = getattr(adapter, "logits_layer", None)
-    if layer is None:
-        raise ValueError(f"score {spec!r}: model {adapter.name!r} has no logits_layer; set model.logits_layer to "
-                         "the layer of its pre-softmax logits (and model.labels to its class names), or use a "
-                         "'layer:channel' score")
-    return adapter.resolve(layer)
-
-
-def _logit_score(adapter, index, description):
-    tf = _tf()
-    layer = _logits_layer(adapter, description)
-
-    def fn(T):
-        logits = T(layer)
-        logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
-        n = logits.shape[-1]
-        if n is not None and not -n <= index < n:
-            raise ValueError(f"score {description!r}: class index {index} is out of range for the {n} logits of "
-                             f"{layer!r}")
-        return logits[:, index]
-
-    return Score(fn, [layer], description, ("logit", layer, index))
-
-
-def _channel_score(adapter, layer, channel_n, description):
-    tf = _tf()
-    canonical = adapter.resolve(layer)
-
-    def fn(T):
-        acts = T(canonical)
-        c = acts.shape[-1]
-        if c is not None and not -c <= channel_n < c:
-            raise ValueError(f"score {description!r}: channel {channel_n} is out of range: layer {canonical!r} has "
-                             f"{c} channels (0..{c - 1})")
-        picked = acts[..., channel_n]
-        if picked.shape.rank > 1:
-            picked = tf.reduce_mean(picked, axis=list(range(1, picked.shape.rank)))
-        return picked
-
-    return Score(fn, [canonical], description, ("channel", canonical, channel_n))
-
-
-def _discover_layers(adapter, fn):
-    """The layers a callable score reads, found by tracing it once on symbolic activations."""
-    tf = _tf()
-    seen = []
-
-    def probe(x_t):
-        def T(name):  # noqa: N802
-            canonical = adapter.resolve(name)
-            if canonical not in seen:
-                seen.append(canonical)
-            return adapter.activation_fn([canonical])(x_t)[canonical]
-        return fn(T)
-
-    spec = tf.TensorSpec([1, None, None, adapter.input_channels], tf.float32)
-    try:
-        out = tf.function(probe, autograph=False).get_concrete_function(spec).structured_outputs
-    except (TypeError, IndexError, tf.errors.InvalidArgumentError) as err:
-        raise ValueError(f"score: the callable {fn!r} could not be evaluated on model {adapter.name!r}: {err}") \
-            from err
-    if not seen:
-        raise ValueError(f"score: the callable {fn!r} reads no layer (call T(name) for the layers it needs)")
-    if not hasattr(out, "shape") or out.shape.rank == 0:
-        raise ValueError(f"score: the callable {fn!r} must return one score per image, a tensor of shape (N,) "
-                         f"or (N, ...), got {out!r}")
-    return seen
-
-
-def score(model, spec):
-    """The :class:`Score` a spec names on ``model``.
-
-    Args:
-        model: The model (its ``labels`` / ``logits_layer`` name classes).
-        spec: A :class:`Score`; a class label (``"happy"``: its logit); a class index; ``"logsumexp"``;
-            ``"layer:channel"`` (the channel's mean activation over positions); a pair ``(a, b)`` or the string
-            ``"a - b"`` (``a`` minus ``b``); or a callable ``T -> tensor`` whose first axis is the image
-            (other axes are summed).
-
-    Raises:
-        ValueError: an unknown label (with the closest labels), layer (closest layer names) or channel, a model
-            without labels for a label, anything else.
-    """
-    adapter = _adapter(model)
-    tf = _tf()
-    if isinstance(spec, Score):
-        return spec
-    if isinstance(spec, tuple) and len(spec) == 2:
-        return score(adapter, spec[0]) - score(adapter, spec[1])
-    if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
-        return _logit_score(adapter, int(spec), f"logit {int(spec)}")
-    if isinstance(spec, str):
-        text = spec.strip()
-        labels = list(getattr(adapter, "labels", None) or [])
-        if text in labels:
-            return _logit_score(adapter, labels.index(text), text)
-        if text == "logsumexp":
-            layer = _logits_layer(adapter, text)
-
-            def lse(T):
-                logits = T(layer)
-                return tf.reduce_logsumexp(tf.reshape(logits, [tf.shape(logits)[0], -1]), axis=1)
-            return Score(lse, [layer], "logsumexp", ("logsumexp", layer))
-        if " - " in text:
-            left, right = text.split(" - ", 1)
-            return score(adapter, left) - score(adapter, right)
-        if ":" in text:
-            layer, _, channel_text = text.rpartition(":")
-            try:
-                channel_n = int(channel_text)
-            except ValueError:
-                raise ValueError(f"score {spec!r}: 'layer:channel' needs an integer channel, got "
-                                 f"{channel_text!r}") from None
-            return _channel_score(adapter, layer, channel_n, text)
-        if labels:
-            close = difflib.get_close_matches(text, labels + ["logsumexp"], n=4, cutoff=0.4)
-            hint = f" Closest: {close}." if close else ""
-            raise ValueError(f"score: unknown class label {spec!r} for model {adapter.name!r}.{hint} Labels: "
-                             f"{labels}; also accepted: a class index, 'logsumexp', 'layer:channel', 'a - b'")
-        raise ValueError(f"score: {spec!r} is not a score for model {adapter.name!r}, which has no class labels "
-                         "(model.labels); use 'layer:channel', a class index with model.logits_layer set, or a "
-                         "callable T -> scores")
-    if callable(spec):
-        fn = spec
-        layers = _discover_layers(adapter, fn)
-
-        def wrapped(T):
-            out = tf.convert_to_tensor(fn(T))
-            if out.shape.rank == 0:
-                raise ValueError(f"score: the callable {fn!r} must return one score per image (shape (N,))")
-            if out.shape.rank > 1:
-                out = tf.reduce_sum(out, axis=list(range(1, out.shape.rank)))
-            return out
-        name = getattr(fn, "__name__", "callable")
-        return Score(wrapped, layers, name, ("callable", id(fn)))
-    raise ValueError(f"score: cannot make a score of {spec!r}; accepted: a class label, a class index, "
-                     "'logsumexp', 'layer:channel', a pair (a, b), 'a - b', a Score or a callable T -> scores")
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # the batched gradient engine
 # ---------------------------------------------------------------------------------------------------------------
 
 def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
-    """A cached tf.function ``(x_t or None, acts_t (B, ...)) -> (scores (B,), d sum(scores) / d acts_t)``."""
+    """A cached tf.function ``(x_t or None, acts_t (B, ...)) -> (scores (B,), d sum(scores) / d acts_t)``: the
+    gradient of the score as an objective (whose value is the sum of the images' scores)."""
     tf = _tf()
     key = ("grad", layer, the_score.key, maxpool_grad)
-    cache = _cache(adapter)
+    cache = function_cache(adapter)
     if key in cache:
         return cache[key]
     spliced = adapter.spliced_fn(layer, list(the_score.layers), maxpool_grad=maxpool_grad)
@@ -388,9 +170,11 @@ def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
         with tf.GradientTape() as tape:
             tape.watch(acts_t)
             out = spliced(x_t, acts_t)
-            values = tf.reshape(the_score(lambda name: out[adapter.resolve(name)]), [-1])
-            total = tf.reduce_sum(values)
-        return values, tape.gradient(total, acts_t)
+
+            def T(name):  # noqa: N802 - Lucid's name for the layer accessor
+                return out[adapter.resolve(name)]
+            total = the_score(T)
+        return the_score.tf_per_item(T), tape.gradient(total, acts_t)
 
     fn = _function(run)
     fn.needs_input = spliced.needs_input
@@ -400,15 +184,14 @@ def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
 
 def _score_fn(adapter, layer, the_score):
     """A cached tf.function ``(x_t or None, acts_t) -> scores`` (no gradient)."""
-    tf = _tf()
     key = ("score", layer, the_score.key)
-    cache = _cache(adapter)
+    cache = function_cache(adapter)
     if key not in cache:
         spliced = adapter.spliced_fn(layer, list(the_score.layers))
 
         def run(x_t, acts_t):
             out = spliced(x_t, acts_t)
-            return tf.reshape(the_score(lambda name: out[adapter.resolve(name)]), [-1])
+            return the_score.tf_per_item(lambda name: out[adapter.resolve(name)])
         fn = _function(run)
         fn.needs_input = spliced.needs_input
         cache[key] = fn
@@ -526,7 +309,7 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     steps = 1 if method == "linear" else _check_int(steps, "steps", who)
     batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical, acts = _prepare(model, image, layer, who)
-    the_score = score(adapter, score_spec)
+    the_score = _score(adapter, score_spec)
     grad_fn = _splice_grad_fn(adapter, canonical, the_score, maxpool_grad)
     x_t = tf.constant(x) if grad_fn.needs_input else None
     alpha, speed = _path_points(method, steps, acts.shape[-1], seed)
@@ -563,7 +346,7 @@ def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
         raise ValueError(f"{who}: acts must have the shape of {canonical!r}'s activations, "
                          f"{real.shape[1:]} (or a batch of them), got {np.shape(acts)}")
     _check_finite(arr, who, "acts")
-    fn = _score_fn(adapter, canonical, score(adapter, score_spec))
+    fn = _score_fn(adapter, canonical, _score(adapter, score_spec))
     x_t = tf.constant(x) if fn.needs_input else None
     return _batched(fn, x_t, np.ascontiguousarray(arr), _check_int(batch_size, "batch_size", who))[0]
 
@@ -617,7 +400,7 @@ def _s2s_fn(adapter, layer1, layer2, maxpool_grad, chunk):
     the layer1 activations: ``(x_t, acts1 (1, H1, W1, C1), start) -> (chunk, H1, W1)``."""
     tf = _tf()
     key = ("s2s", layer1, layer2, maxpool_grad, chunk)
-    cache = _cache(adapter)
+    cache = function_cache(adapter)
     if key in cache:
         return cache[key]
     spliced = adapter.spliced_fn(layer1, [layer2], maxpool_grad=maxpool_grad)

@@ -51,7 +51,7 @@ def loop_path(adapter, image, layer, the_score, steps, offset=0.0):
     from lucid_fast import attribution
 
     key = ("bench-loop-path", layer, the_score.key)
-    cache = attribution._cache(adapter)
+    cache = attribution.function_cache(adapter)
     if key not in cache:
         spliced = adapter.spliced_fn(layer, list(the_score.layers))
 
@@ -79,7 +79,7 @@ def loop_s2s(adapter, image, layer1, layer2):
     from lucid_fast import attribution
 
     key = ("bench-loop-s2s", layer1, layer2)
-    cache = attribution._cache(adapter)
+    cache = attribution.function_cache(adapter)
     if key not in cache:
         spliced = adapter.spliced_fn(layer1, [layer2])
 

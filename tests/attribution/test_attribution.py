@@ -230,6 +230,37 @@ def test_scores(models, image):
     assert got == pytest.approx(2 * logits[1] + c2[0, ..., 0].sum(), rel=1e-5)
 
 
+
+def test_scores_are_objectives(models, image):
+    """A Score is an optvis Objective: its value on a batch is the sum of the images' scores (tf_per_item), and
+    -, +, negation, * and / by numbers are the objectives' algebra, giving Scores (layers and cache key added)."""
+    from lucid_fast.optvis import objectives
+
+    m = models["keras"]
+    dog, cat, c23 = attribution.score(m, "dog"), attribution.score(m, "cat"), attribution.score(m, "c2:3")
+    s = 2 * (dog - 0.5 * c23) + -cat / 4
+    assert isinstance(s, attribution.Score) and isinstance(s, objectives.Objective)
+    assert s.description == "2 * (dog - 0.5 * (c2:3)) + (-(cat)) / 4" and repr(dog - cat) == "Score('dog - cat')"
+    assert set(s.layers) == {m.resolve("logits"), m.resolve("c2")} and hash(s.key) is not None
+    assert s.key != (2 * (dog - 0.5 * c23) - cat / 4).key
+    assert sum([dog, cat]).description == "dog + cat"
+    batch = np.stack([image, image[::-1], image[:, ::-1]])
+    acts = attribution.activations(m, batch, ["c2", "logits"])
+    c1 = np.stack([_c1(x)[0] for x in batch])
+    c2, logits = (t.numpy() for t in _from_c1(c1))
+    want = 2 * (logits[:, 1] - 0.5 * c2[..., 3].mean((1, 2))) - logits[:, 0] / 4
+
+    def T(name):  # noqa: N802
+        return tf.constant(acts[m.resolve(name)])
+    np.testing.assert_allclose(s.tf_per_item(T).numpy(), want, rtol=1e-5)
+    assert float(s(T)) == pytest.approx(want.sum(), rel=1e-5)
+    np.testing.assert_allclose(attribution.score_with(m, image, "c1", s, c1), want, rtol=1e-5)
+    for bad in (lambda: dog * cat, lambda: dog + 1, lambda: 1 - dog, lambda: dog / cat):
+        with pytest.raises(TypeError):
+            bad()
+    mixed = dog + objectives.channel("c2", 1)  # with a plain objective: a plain objective
+    assert type(mixed) is objectives.Objective
+
 def test_score_errors(models, image):
     m = models["keras"]
     with pytest.raises(ValueError, match=r"unknown class label 'dgo'.*Closest: \['dog'"):

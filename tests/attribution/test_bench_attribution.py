@@ -23,13 +23,14 @@ def test_loop_baseline_is_lucids_left_sum():
     import tensorflow as tf
 
     from lucid_fast import attribution, modelzoo
+    from lucid_fast.attribution.core import _splice_grad_fn
     from lucid_fast.bench.attribution import _image, loop_path
 
     fer = modelzoo.load("fer_emotion")
     face = _image("fer_emotion", 64)
     s = attribution.score(fer, ("happy", "neutral"))
     acts = attribution.activations(fer, face, "add_3")["add_3"]
-    grad_fn = attribution._splice_grad_fn(fer, "add_3", s, None)
+    grad_fn = _splice_grad_fn(fer, "add_3", s, None)
     grads = [grad_fn(None, tf.constant(acts * (n / 4)))[1].numpy()[0] for n in range(4)]
     np.testing.assert_allclose(loop_path(fer, face, "add_3", s, 4), acts[0] * np.mean(grads, 0), rtol=1e-4,
                                atol=1e-6)
