@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from lucid_fast.models.accessor import LayerAccessor
+
 __all__ = ["Attribution", "activations", "attribute", "score_with", "channel", "spatial", "group",
            "spatial_to_spatial", "neuron_groups", "function_cache", "METHODS"]
 
@@ -171,8 +173,7 @@ def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
             tape.watch(acts_t)
             out = spliced(x_t, acts_t)
 
-            def T(name):  # noqa: N802 - Lucid's name for the layer accessor
-                return out[adapter.resolve(name)]
+            T = LayerAccessor(adapter.resolve, lambda canonical: (out[canonical], None))  # noqa: N806 - Lucid's T
             total = the_score(T)
         return the_score.tf_per_item(T), tape.gradient(total, acts_t)
 

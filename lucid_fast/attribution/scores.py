@@ -17,6 +17,7 @@ import numbers
 
 import tensorflow as tf
 
+from lucid_fast.models.accessor import LayerAccessor
 from lucid_fast.optvis.objectives import Objective
 
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
@@ -172,12 +173,12 @@ def _discover_layers(adapter, fn):
     seen = []
 
     def probe(x_t):
-        def T(name):  # noqa: N802
-            canonical = adapter.resolve(name)
+        def get(canonical):
             if canonical not in seen:
                 seen.append(canonical)
-            return adapter.activation_fn([canonical])(x_t)[canonical]
-        return fn(T)
+            return adapter.activation_fn([canonical])(x_t)[canonical], None
+
+        return fn(LayerAccessor(adapter.resolve, get))
 
     spec = tf.TensorSpec([1, None, None, adapter.input_channels], tf.float32)
     try:
