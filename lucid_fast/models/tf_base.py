@@ -124,6 +124,13 @@ def layer_accessor(adapter, image_t, image_raw_t=None, labels=None, who="layer_a
     inside ``tf.function`` (gradients flow to ``image_t``), so objectives can be evaluated:
     ``objectives.channel("mixed4a", 3)(T)``. Lucid's ``":0"`` suffix is accepted.
 
+    Limitation: each layer is computed by its own forward pass from ``image_t`` (one ``activation_fn`` per
+    layer, asked for lazily), not read from one imported graph as in Lucid. A gradient from one layer's
+    activations to another's (Lucid's ``tf.gradients(T("mixed4d"), T("mixed4a"))``) is therefore ``None``:
+    the two tensors are not connected, and TensorFlow says so only by returning ``None``. Take gradients with
+    respect to ``image_t``, or use :mod:`lucid_fast.attribution` (``attribute``, ``spatial``, ``channel``,
+    ``spatial_to_spatial``), which runs the model on from a layer's activations (docs/MIGRATING.md).
+
     Args:
         adapter: A :class:`TFModelAdapter`.
         image_t: The images: a TF tensor or an NHWC (or HWC: one image) numpy array in [0, 1].

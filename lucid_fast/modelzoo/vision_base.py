@@ -336,7 +336,13 @@ class Model:
     def import_graph(self, t_input=None, scope="import", forget_xy_shape=True, input_map=None):
         """Lucid imported the graph into the current TF1 graph. On TF2, given an image (``t_input``: a tensor or
         an NHWC array in [0, 1]) this returns ``T`` with ``T(layer)`` = that layer's activations on it (as
-        ``render.import_model``); without one (a placeholder in Lucid) it raises, naming the TF2 way."""
+        ``render.import_model``); without one (a placeholder in Lucid) it raises, naming the TF2 way.
+
+        It is a method of these model classes (``vision_models.InceptionV1()``, ``vision_models.Vgg16Hed()``, a
+        ``Model`` subclass); ``modelzoo.load(name)`` returns an adapter, which has none: use
+        ``render.import_model(adapter, image)``. Each ``T(layer)`` is its own forward pass from the image, so a
+        gradient between two layers is ``None`` (see :func:`lucid_fast.models.layer_accessor`); for
+        layer-to-layer attribution use :mod:`lucid_fast.attribution`."""
         if t_input is None or input_map is not None:
             raise RuntimeError(_NO_GRAPH_IMPORT.format(what="Model.import_graph"))
         from lucid_fast.models import layer_accessor

@@ -14,7 +14,8 @@ on the way back). Differences from Lucid, all deliberate:
 * :func:`collapse_alpha_random` composites before the warp wherever it appears in the list.
 
 A plain callable on TF tensors is also accepted as a transform: it runs inside the step's tf.function,
-after the warp, and its gradient comes from TensorFlow.
+after the warp, and its gradient comes from TensorFlow. The transforms made here are not functions on tensors:
+calling one (Lucid's ``transform.random_scale(...)(t)``) raises a TypeError saying to put it in the list.
 """
 import math
 
@@ -26,7 +27,26 @@ from lucid_fast._bindings import warp_matrices as wm
 DEG2RAD = math.pi / 180.0
 
 
-class AffineTransform:
+NOT_A_FUNCTION = (
+    "{t!r} is a lucid_fast transform, not a function on tensors: a transform here is a description that "
+    "render_vis / make_vis_T draw every step from the run's generator and compose, with the rest of the list, into "
+    "ONE native warp of the image before the model (its gradient is that warp's adjoint), so it cannot be applied "
+    "to a tensor by hand. Put it in the transforms list instead: render.make_vis_T(model, objective, param_f, "
+    "transforms=[transform.pad(16), transform.random_scale([0.9, 1.1]), transform.random_crop(160, 160), ...]); "
+    "the objective then sees the transformed image (T(\"alpha_transformed\") for the alpha channel). A plain "
+    "callable on TF tensors in that list (e.g. linear2gamma) runs after the warp, on the model's input "
+    "(docs/MIGRATING.md)")
+
+
+class _NotCallable:
+    """Calling a transform on a tensor (Lucid's ``transform.random_scale(...)(t)``) raises a TypeError that says
+    what a transform is here and how to apply one."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(NOT_A_FUNCTION.format(t=self))
+
+
+class AffineTransform(_NotCallable):
     """A geometric transform: ``sample(size, rng) -> (3x3 output->input matrix, new (h, w))``."""
 
     def sample(self, size, rng):
@@ -138,7 +158,38 @@ class CropOrPadTo(AffineTransform):
         return f"crop_or_pad_to{self.hw}"
 
 
-class CollapseAlphaRandom:
+class RandomCrop(AffineTransform):
+    """A (height, width) crop at a uniformly random position (``tf.random_crop``): the row offset is drawn from
+    0 .. h - height and the column offset from 0 .. w - width (both ends included), row first, from the run's
+    generator; one offset per step, shared by the batch (as ``tf.random_crop`` of the whole batch). A whole-pixel
+    translation, so it composes into the one warp without resampling."""
+
+    def __init__(self, height, width):
+        for name, v in (("height", height), ("width", width)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"random_crop: {name} must be an integer >= 1, got {v!r}")
+        self.hw = (int(height), int(width))
+
+    def _check(self, size):
+        if size[0] < self.hw[0] or size[1] < self.hw[1]:
+            raise ValueError(f"{self!r}: the image at this point of the chain is only {size[0]}x{size[1]}; crop "
+                             f"smaller, or pad / scale up before it (crop_or_pad_to pads too)")
+
+    def sample(self, size, rng):
+        self._check(size)
+        oy = int(rng.integers(0, size[0] - self.hw[0] + 1))
+        ox = int(rng.integers(0, size[1] - self.hw[1] + 1))
+        return wm.translate(ox, oy), self.hw
+
+    def output_sizes(self, size):
+        self._check(size)
+        return {self.hw}
+
+    def __repr__(self):
+        return f"random_crop{self.hw}"
+
+
+class CollapseAlphaRandom(_NotCallable):
     """Composites an RGBA image over a random smooth background (Lucid's collapse_alpha_random).
 
     The background is a fresh random Fourier image every step (spectrum ~ N(0, sd^2), decorrelated colour,
@@ -201,7 +252,16 @@ def random_rotate(angles, units="degrees", seed=None):
 
 
 def crop_or_pad_to(height, width):
+    """Centre crop or pad to (height, width) (``tf.image.resize_with_crop_or_pad``): always the same window."""
     return CropOrPadTo(height, width)
+
+
+def random_crop(height, width):
+    """A (height, width) crop at a uniformly random position of the image (``tf.random_crop(t, [b, height,
+    width, c])``): every window that fits is equally likely, drawn each step from the run's generator. Unlike
+    ``jitter(d) + crop_or_pad_to(height, width)``, whose window only moves d pixels around the centre, the crop
+    can come from anywhere. The image at that point of the chain must be at least height x width."""
+    return RandomCrop(height, width)
 
 
 def collapse_alpha_random(sd=0.5):

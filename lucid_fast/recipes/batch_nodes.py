@@ -92,7 +92,8 @@ class StopGradient(Node):
 def stop_gradient(node):
     """The value of ``node``, through which no gradient flows back (``tf.stop_gradient``).
 
-    The parameters behind ``node`` still get the gradients of the other places they are used.
+    The parameters behind ``node`` still get the gradients of the other places they are used. This is what to
+    write for Lucid's ``tf.stop_gradient(t)`` on a parameterization (a TF op on one raises a TypeError naming it).
     """
     return StopGradient(node)
 

@@ -701,7 +701,7 @@ def render(obj_str, iter_n=1000):
   t_composed = t_bg*(1.0-t_alpha) + t_rgb*t_alpha
   t_composed = param.concat([t_composed, t_alpha], -1)
   transforms = [transform.random_scale([0.6, 0.7, 0.8, 0.9, 1.0, 1.1]),   # then tf.random_crop to 160:
-                transform.jitter(32), transform.crop_or_pad_to(160, 160),
+                transform.random_crop(160, 160),
                 linear2gamma]                                          # on the crop's RGB, as Lucid
 
   obj = objectives.as_objective(obj_str)
@@ -714,7 +714,7 @@ def render(obj_str, iter_n=1000):
   log = []
   out_name = obj_str.replace(':', '_')
   for i in range(iter_n):
-    loss_ = vis.step()          # sess.run([train_op, t_loss, t_image], {t_lr: 0.03})
+    loss_ = vis.step()          # sess.run([train_op, t_loss, t_image], {t_lr: 0.03}); the objective = -t_loss
     img = vis(t_image)
     log.append(loss_)
     if i%100 == 0:
@@ -754,8 +754,7 @@ def test_transparency(harness, http_files, tmp_path, monkeypatch):
     ns = harness(port(TRANSPARENCY_PORTED, [
         ("vision_models.InceptionV1()", "TinyInception()"),
         ("mixed4d_3x3_bottleneck_pre_relu:139", "mixed4d:12"), ("w, h = 320, 320", "w, h = 48, 48"),
-        ("transform.jitter(32), transform.crop_or_pad_to(160, 160)",
-         "transform.jitter(4), transform.crop_or_pad_to(24, 24)"),
+        ("transform.random_crop(160, 160)", "transform.random_crop(24, 24)"),
         ("iter_n=1000", "iter_n=12"),
     ]))
     assert ns.rgba_image.shape == (24, 24, 4)

@@ -101,3 +101,64 @@ def test_array_times_node_is_a_node(rng):
 def test_arith_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call(param.pixel_image((1, 4, 4, 3)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# node / k, and TensorFlow / numpy functions on a node
+
+def test_division_by_a_number_is_scaling_with_its_adjoint(rng):
+    """``t / 2.`` (Lucid notebooks divide tensors by numbers): the value and gradient of TensorFlow's ``t / k``."""
+    for k in (2.0, 3, np.float32(-0.25)):
+        leaf, val = _leaf((2, 4, 5, 3), rng)
+        node = (leaf + 1.0) / k
+        assert isinstance(node, param.Node) and node.shape == (2, 4, 5, 3)
+        w = rng.normal(size=node.shape).astype(np.float32)
+        out, grads = _graph_value_and_grads(node, w)
+        out_ref, (g_ref,) = _tf_value_and_grads(lambda a: (a + 1.0) / float(k), [val], w)
+        np.testing.assert_allclose(out, out_ref, *TOL["fwd"])
+        np.testing.assert_allclose(grads[leaf], g_ref, *TOL["grad"])
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda n: n / 0, ZeroDivisionError, "divided by 0"),
+    (lambda n: n / float("nan"), ValueError, "finite number"),
+    (lambda n: n / np.ones((1, 4, 4, 3)), TypeError, r"divided by a number only.*node \* \(1 / array\)"),
+    (lambda n: n / n, TypeError, r"node \* other \*\* -1"),
+    (lambda n: 1.0 / n, TypeError, r"k \* node \*\* -1"),
+])
+def test_division_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(param.pixel_image((1, 4, 4, 3)))
+
+
+@pytest.mark.parametrize("name, call", [
+    ("tf.stop_gradient", lambda n: tf.stop_gradient(n)),
+    ("tf.stack", lambda n: tf.stack([n, n])),
+    ("tf.concat", lambda n: tf.concat([n, n], -1)),
+    ("tf.convert_to_tensor", lambda n: tf.convert_to_tensor(n)),
+    ("tf.reduce_mean", lambda n: tf.reduce_mean(n, -1)),
+    ("tf.multiply", lambda n: tf.multiply(n, 2.0)),
+    ("np.asarray", lambda n: np.asarray(n)),
+    ("np.stack", lambda n: np.stack([n, n])),
+])
+def test_tf_and_numpy_functions_on_a_parameterization_name_the_replacement(name, call):
+    """Lucid code applies TF ops to its image tensors; on a parameterization they used to fail with
+    ``TypeError: object of type 'Add' has no len()`` (or, in numpy, make a 0-d object array)."""
+    node = param.pixel_image((1, 4, 4, 3)) + 1.0
+    with pytest.raises(TypeError, match=r"Add\(1, 4, 4, 3\): a lucid_fast parameterization is not a tensor") as info:
+        call(node)
+    message = str(info.value)
+    for replacement in ("param.stack / param.concat", "recipes.batch_nodes.stop_gradient", "vis(node)"):
+        assert replacement in message, (name, message)
+
+
+def test_the_named_replacements_work(rng):
+    """What the message names does what the TF op did: stop_gradient passes the value and no gradient."""
+    from lucid_fast.recipes import batch_nodes
+
+    leaf, val = _leaf((1, 3, 3, 2), rng)
+    node = param.concat([batch_nodes.stop_gradient(leaf * 2.0), leaf / 2.0], -1)
+    w = rng.normal(size=node.shape).astype(np.float32)
+    out, grads = _graph_value_and_grads(node, w)
+    np.testing.assert_allclose(out, np.concatenate([val * 2.0, val / 2.0], -1), *TOL["fwd"])
+    np.testing.assert_allclose(grads[leaf], w[..., 2:] / 2.0, *TOL["grad"])

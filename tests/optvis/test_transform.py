@@ -232,3 +232,84 @@ def test_standard_chain_backward_is_the_adjoint_of_its_forward(rng):
     lhs = float(np.sum(y.astype(np.float64) * g_np))
     rhs = float(np.sum(x_np.astype(np.float64) * backward(g_np)))
     assert abs(lhs - rhs) <= 1e-6 * np.linalg.norm(y) * np.linalg.norm(g_np), (lhs, rhs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# random_crop: tf.random_crop (a window from anywhere, not jitter around the centre)
+
+def test_random_crop_is_a_crop_at_a_uniform_random_offset(rng):
+    """Forward: numpy slicing at the drawn offset, exactly; backward: the adjoint (dot-product test) and the
+    tape's gradient of that slice; the offsets cover 0..h-height x 0..w-width uniformly, corners included."""
+    b, h, w, ch, cw = 2, 11, 9, 4, 6
+    x_np = _image(rng, (b, h, w, 3))
+    counts = np.zeros((h - ch + 1, w - cw + 1), int)
+    for k in range(400):
+        y, backward, mats, chain = engine_warp([transform.random_crop(ch, cw)], x_np, rng)
+        assert y.shape == (b, ch, cw, 3) and chain.output_sizes((h, w)) == {(ch, cw)}
+        np.testing.assert_array_equal(mats[1], mats[0])  # one window for the whole batch, as tf.random_crop
+        oy, ox = mats[0, 1, 2], mats[0, 0, 2]
+        assert oy == int(oy) and ox == int(ox) and 0 <= oy <= h - ch and 0 <= ox <= w - cw, (oy, ox)
+        oy, ox = int(oy), int(ox)
+        counts[oy, ox] += 1
+        np.testing.assert_array_equal(y, x_np[:, oy:oy + ch, ox:ox + cw, :])
+        if k < 10:
+            g_np = rng.normal(size=y.shape).astype(np.float32)
+            lhs = float(np.sum(y.astype(np.float64) * g_np))
+            rhs = float(np.sum(x_np.astype(np.float64) * backward(g_np)))
+            assert abs(lhs - rhs) <= 1e-6 * np.linalg.norm(y) * np.linalg.norm(g_np), (lhs, rhs)
+            _, grad_ref = tape_grad(lambda t: t[:, oy:oy + ch, ox:ox + cw, :], x_np, g_np)
+            np.testing.assert_array_equal(backward(g_np), grad_ref.astype(np.float32))
+    # 8 x 4 = 32 windows, 400 draws: every window comes up (expected 12.5 each), none dominates
+    assert counts.min() >= 1, counts
+    assert counts.max() <= 30, counts
+    # a jitter + crop_or_pad_to window only moves around the centre; random_crop reaches the corners
+    assert counts[0, 0] and counts[-1, -1] and counts[0, -1] and counts[-1, 0]
+
+
+def test_random_crop_draws_from_the_runs_generator_and_composes_into_the_warp(rng):
+    """The offsets come from the generator passed in (row first, then column, as jitter draws them: with as
+    much room in both directions the two transforms draw the same windows), and a crop after pad and scale is
+    one matrix of the chain."""
+    x_np = _image(rng, (1, 12, 12, 3))
+    a = engine_warp([transform.random_crop(9, 9)], x_np, np.random.default_rng(7))[2]
+    b = engine_warp([transform.random_crop(9, 9)], x_np, np.random.default_rng(7))[2]
+    c = engine_warp([transform.jitter(3)], x_np, np.random.default_rng(7))[2]
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+    chain = [transform.pad(2, mode="CONSTANT", constant_value=0.0), transform.random_scale([1.5]),
+             transform.random_crop(10, 8)]
+    y, backward, mats, made = engine_warp(chain, x_np, rng)
+    assert y.shape == (1, 10, 8, 3) and made.output_sizes((12, 12)) == {(10, 8)}
+    g_np = rng.normal(size=y.shape).astype(np.float32)
+    lhs = float(np.sum(y.astype(np.float64) * g_np))
+    rhs = float(np.sum(x_np.astype(np.float64) * backward(g_np)))
+    assert abs(lhs - rhs) <= 1e-6 * np.linalg.norm(y) * np.linalg.norm(g_np), (lhs, rhs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: transform.random_crop(0, 4), "height must be an integer >= 1"),
+    (lambda: transform.random_crop(4, 2.5), "width must be an integer >= 1"),
+    (lambda: transform.make_chain([transform.random_crop(10, 4)]).output_sizes((9, 9)),
+     r"random_crop\(10, 4\): the image at this point of the chain is only 9x9"),
+    (lambda: transform.make_chain([transform.random_crop(4, 10)]).sample(1, (9, 9), np.random.default_rng(0)),
+     "only 9x9"),
+])
+def test_random_crop_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a transform called on a tensor (Lucid's transform.random_scale(...)(t)) says what to do instead
+
+@pytest.mark.parametrize("t", [transform.random_scale([0.9, 1.1]), transform.jitter(4), transform.pad(8),
+                               transform.random_rotate([5]), transform.crop_or_pad_to(8, 8),
+                               transform.random_crop(8, 8), transform.collapse_alpha_random()])
+def test_calling_a_transform_on_a_tensor_explains_transforms(t):
+    with pytest.raises(TypeError, match=r"is a lucid_fast transform, not a function on tensors") as info:
+        t(tf.zeros((1, 16, 16, 4)))
+    message = str(info.value)
+    assert repr(t) in message and "ONE native warp" in message and "transforms=[" in message
+    # still a transform of the list: the chain takes it as before
+    chain = transform.make_chain([t])
+    assert chain.tf_fns == [] and (chain.affine == [t] or chain.collapse is t)

@@ -9,8 +9,9 @@ seed fixes the whole run and nothing random happens when a parameterization is b
 
 Nodes support the arithmetic notebooks use on Lucid tensors: ``a + b`` (numpy broadcasting, e.g. a batch-1
 shared term plus a per-image term), ``a - b``, ``k * a``, ``a * b`` (elementwise, broadcasting), ``a ** p``,
-``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), numpy/TF indexing (``a[0]``, ``a[..., :3]``,
-``a[::-1]``), :func:`concat` and :func:`stack`.
+``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), ``a / k`` for a number k, numpy/TF indexing
+(``a[0]``, ``a[..., :3]``, ``a[::-1]``), :func:`concat` and :func:`stack`. A node is not a tensor: TensorFlow
+ops and numpy functions applied to one raise a TypeError naming these replacements.
 """
 import numpy as np
 
@@ -25,6 +26,17 @@ class Node:
     inputs = ()
     shape = ()
     __array_ufunc__ = None  # ``array * node`` defers to Node.__rmul__ instead of looping over the array
+
+    # ---- not a tensor: TensorFlow and numpy functions get an error naming what to use instead
+    def __tf_tensor__(self, dtype=None, name=None):
+        """TensorFlow's conversion hook (``tf.convert_to_tensor``, hence every TF op): a parameterization runs
+        natively, outside TensorFlow, so it cannot become a tensor; raises a TypeError naming the replacement."""
+        raise TypeError(not_a_tensor_message(self, "a TensorFlow op"))
+
+    def __array__(self, dtype=None, copy=None):
+        """numpy's conversion hook (``np.asarray``, ``np.stack``, ...): raises a TypeError naming the replacement
+        (without it numpy made a meaningless 0-d object array)."""
+        raise TypeError(not_a_tensor_message(self, "a numpy function"))
 
     def forward(self, *input_values):
         raise NotImplementedError
@@ -57,6 +69,20 @@ class Node:
                         f"got {type(other).__name__}")
 
     __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        """``node / k`` for a number k: ``node * (1 / k)`` (its backward scales the gradient by 1 / k)."""
+        if isinstance(other, (int, float, np.floating, np.integer)) and not isinstance(other, bool):
+            if other == 0:
+                raise ZeroDivisionError("a parameterization divided by 0")
+            if not np.isfinite(other):
+                raise ValueError(f"a parameterization can be divided by a finite number only, got {other!r}")
+            return Scale(self, 1.0 / float(other))
+        raise TypeError(f"a parameterization can be divided by a number only, got {type(other).__name__}; for an "
+                        f"array write node * (1 / array), for another parameterization node * other ** -1")
+
+    def __rtruediv__(self, other):
+        raise TypeError(f"{type(other).__name__} / parameterization is not supported: write k * node ** -1")
 
     def __pow__(self, p):
         if not isinstance(p, (int, float, np.floating, np.integer)) or isinstance(p, bool):
@@ -121,6 +147,18 @@ class Constant(Node):
 
     def forward(self):
         return self.value
+
+
+NOT_A_TENSOR = ("a lucid_fast parameterization is not a tensor: it runs natively, outside TensorFlow, so {what} "
+                "cannot take it. Use param.stack / param.concat for tf.stack / tf.concat, "
+                "recipes.batch_nodes.stop_gradient for tf.stop_gradient, +, -, *, / (by a number), ** and "
+                "indexing (t[..., :3]) for arithmetic, node.mean(axis) for tf.reduce_mean; a TF computation on the "
+                "image goes in the transforms list (a callable on the model's input) or in param.TFParam; "
+                "vis(node) gives its current value (docs/MIGRATING.md)")
+
+
+def not_a_tensor_message(node, what):
+    return f"{type(node).__name__}{tuple(node.shape)}: " + NOT_A_TENSOR.format(what=what)
 
 
 def as_node(x):
