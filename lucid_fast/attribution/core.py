@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 
 import numpy as np
 
@@ -74,8 +75,9 @@ def _as_images(adapter, images, who, single=False):
     arr = np.asarray(images)
     if arr.dtype == np.uint8:
         arr = arr.astype(np.float32) / 255.0
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{who}: image must be a numeric array, got dtype {arr.dtype}")
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{who}: image must be a real numeric array (float in [0, 1] or uint8), got dtype "
+                         f"{arr.dtype}")
     arr = np.asarray(arr, np.float32)
     if arr.ndim == 3:
         arr = arr[None]
@@ -109,6 +111,78 @@ def _check_int(value, name, who, lo=1):
     return int(value)
 
 
+def _check_seed(seed, who):
+    """What ``np.random.default_rng`` takes, as ``render_vis`` checks it: None, an int >= 0, a non-empty sequence
+    of ints >= 0, a SeedSequence, a BitGenerator or a Generator. Returns a Generator."""
+    random = np.random
+    if seed is None or isinstance(seed, (random.Generator, random.SeedSequence, random.BitGenerator)):
+        return random.default_rng(seed)
+
+    def is_count(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+
+    if is_count(seed):
+        return random.default_rng(int(seed))
+    if isinstance(seed, (list, tuple, np.ndarray)) and len(seed) and all(is_count(v) for v in np.ravel(seed)):
+        return random.default_rng([int(v) for v in np.ravel(seed)])
+    raise ValueError(f"{who}: seed must be None, an integer >= 0 (or a sequence of them) or a numpy.random."
+                     f"Generator, got {seed!r}")
+
+
+def _as_real(value, name, who):
+    """``value`` as a float32 array: refused (naming ``name``) when it is not real numbers (strings, complex
+    numbers, objects: numpy would raise its own error or drop the imaginary part) or holds NaN or infinity."""
+    try:
+        arr = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    except ValueError as err:  # ragged nested sequences
+        raise ValueError(f"{who}: {name} must be an array of real numbers, got {value!r:.200}") from err
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{who}: {name} must be an array of real numbers, got dtype {arr.dtype}")
+    arr = np.asarray(arr, np.float32)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{who}: {name} contain NaN or infinite values (shape {arr.shape})")
+    return arr
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FRAMEWORK_MARKS = ("Exception encountered when calling", "Negative dimension size", "Computed output size",
+                    "must be at least", "input size", "Input size")
+
+
+def _framework_reason(err):
+    """The line of a TensorFlow / Keras error that says what went wrong, without the graph node's details."""
+    lines = [_ANSI.sub("", line).strip() for line in str(err).splitlines()]
+    lines = [line for line in lines if line]
+    picked = next((line for line in lines if any(m in line for m in _FRAMEWORK_MARKS[1:])), None)
+    if picked is None:
+        picked = next((line for line in lines if not line.startswith("Exception encountered")), repr(err))
+    return re.split(r" for '\{\{node | \[\[\{\{node |\{\{node ", picked)[0].strip()[:300]
+
+
+def _run_model(call, who, adapter, x, layers):
+    """``call()``, a model run on the image ``x``; the framework's errors for an image the model cannot run on (an
+    image smaller than its convolutions and poolings: Keras's ValueError at tracing, TensorFlow's
+    InvalidArgumentError) become a ValueError naming the image size and the layers. Other errors (this
+    package's own checks, a score's) pass through unchanged."""
+    tf = _tf()
+    try:
+        return call()
+    except (ValueError, tf.errors.InvalidArgumentError) as err:
+        framework = isinstance(err, tf.errors.OpError) or any(m in str(err) for m in _FRAMEWORK_MARKS)
+        if not framework:
+            raise
+        h, w = x.shape[1], x.shape[2]
+        names = ", ".join(repr(n) for n in layers)
+        nominal = getattr(adapter, "image_shape", None)
+        hint = ""
+        if nominal is not None and None not in tuple(nominal)[:2]:
+            hint = f"; model {adapter.name!r} was made for {nominal[0]}x{nominal[1]} images"
+            if h < nominal[0] or w < nominal[1]:
+                hint += ": the image is probably too small for these layers, pass a larger one"
+        raise ValueError(f"{who}: model {adapter.name!r} cannot compute layer(s) {names} on a {h}x{w} image "
+                         f"(image shape {tuple(x.shape[1:])}): {_framework_reason(err)}{hint}") from err
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # activations
 # ---------------------------------------------------------------------------------------------------------------
@@ -131,19 +205,24 @@ def activations(model, images, layers, batch_size=16):
         layers: A layer name or a list of names.
         batch_size: Images per model call.
     """
-    tf = _tf()
     adapter = _adapter(model)
     who = "attribution.activations"
     x = _as_images(adapter, images, who)
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
         raise ValueError(f"{who}: layers must name at least one layer")
+    return _activations(adapter, x, names, _check_int(batch_size, "batch_size", who), who)
+
+
+def _activations(adapter, x, names, batch_size, who):
+    """:func:`activations` on checked images ``x``; errors name ``who``."""
+    tf = _tf()
     canonical = tuple(adapter.resolve(n) for n in names)
-    batch_size = _check_int(batch_size, "batch_size", who)
     fn = _act_fn(adapter, canonical)
     parts = {c: [] for c in canonical}
     for start in range(0, x.shape[0], batch_size):
-        out = fn(tf.constant(x[start:start + batch_size]))
+        chunk = x[start:start + batch_size]
+        out = _run_model(lambda chunk=chunk: fn(tf.constant(chunk)), who, adapter, x, canonical)
         for c in canonical:
             parts[c].append(out[c].numpy())
     result = {}
@@ -213,14 +292,14 @@ def _batched(fn, x_t, batch_np, batch_size):
     return [np.concatenate(o, 0) for o in outs]
 
 
-def _path_points(method, steps, channels, seed):
-    """Path positions ``alpha (steps, C)`` and speeds ``d alpha / dt (steps, C)`` at the midpoints of [0, 1]."""
+def _path_points(method, steps, channels, rng):
+    """Path positions ``alpha (steps, C)`` and speeds ``d alpha / dt (steps, C)`` at the midpoints of [0, 1];
+    ``rng`` (a Generator) draws the stochastic schedules."""
     t = (np.arange(steps, dtype=np.float64) + 0.5) / steps
     if method == "linear":
         return np.ones((1, channels)), np.ones((1, channels))
     if method == "path":
         return np.repeat(t[:, None], channels, 1), np.ones((steps, channels))
-    rng = np.random.default_rng(seed)
     a1, a2 = rng.uniform(-STOCHASTIC_MAX_WIGGLE, STOCHASTIC_MAX_WIGGLE, size=(2, channels))
     tt = t[:, None]
     alpha = tt + a1 * np.sin(np.pi * tt) / np.pi + a2 * np.sin(2 * np.pi * tt) / (2 * np.pi)
@@ -281,7 +360,7 @@ def _prepare(model, image, layer, who):
     adapter = _adapter(model)
     x = _as_images(adapter, image, who, single=True)
     canonical = adapter.resolve(layer)
-    acts = activations(adapter, x, [canonical])[canonical]
+    acts = _activations(adapter, x, [canonical], 16, who)[canonical]
     return adapter, x, canonical, acts
 
 
@@ -295,8 +374,10 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
         layer: The layer whose activations get the credit.
         score_spec: What to explain; see :func:`score`.
         method: ``"linear"``, ``"path"`` or ``"stochastic_path"`` (see the module docstring).
-        steps: Path points for the path methods (Lucid: 100).
-        seed: The random schedules of ``"stochastic_path"``.
+        steps: Path points for the path methods (Lucid: 100); an int >= 1 (checked for ``"linear"`` too, which
+            uses one point).
+        seed: The random schedules of ``"stochastic_path"``: None, an int >= 0 (or a sequence of them) or a
+            ``numpy.random.Generator`` (checked for every method).
         maxpool_grad: None, ``"smooth"`` or ``"smooth_blur"`` (Lucid's AttrSpatial gradient override).
         batch_size: Path points per model call.
 
@@ -305,21 +386,26 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     """
     tf = _tf()
     who = "attribution.attribute"
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"{who}: method must be one of {list(METHODS)}, got {method!r}")
-    steps = 1 if method == "linear" else _check_int(steps, "steps", who)
+    steps = _check_int(steps, "steps", who)  # checked for "linear" too, which uses one point
+    if method == "linear":
+        steps = 1
+    rng = _check_seed(seed, who)  # checked for every method; only "stochastic_path" draws from it
     batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical, acts = _prepare(model, image, layer, who)
     the_score = _score(adapter, score_spec)
     grad_fn = _splice_grad_fn(adapter, canonical, the_score, maxpool_grad)
     x_t = tf.constant(x) if grad_fn.needs_input else None
-    alpha, speed = _path_points(method, steps, acts.shape[-1], seed)
+    alpha, speed = _path_points(method, steps, acts.shape[-1], rng)
     shape = (-1,) + (1,) * (acts.ndim - 2) + (acts.shape[-1],)
     points = (acts * alpha.reshape(shape)).astype(np.float32)
-    _, grads = _batched(grad_fn, x_t, points, batch_size)
+    layers = [canonical, *the_score.layers]
+    _, grads = _run_model(lambda: _batched(grad_fn, x_t, points, batch_size), who, adapter, x, layers)
     grad = (grads * speed.reshape(shape)).mean(0, dtype=np.float64).astype(np.float32)
-    values = _batched(_score_fn(adapter, canonical, the_score), x_t,
-                      np.concatenate([acts, np.zeros_like(acts)], 0), 2)[0]
+    values = _run_model(lambda: _batched(_score_fn(adapter, canonical, the_score), x_t,
+                                         np.concatenate([acts, np.zeros_like(acts)], 0), 2)[0],
+                        who, adapter, x, layers)
     _check_finite(grad, who, "the gradients")
     return Attribution(layer=canonical, score=the_score.description, method=method, steps=steps, acts=acts[0],
                        grad=grad, attr=acts[0] * grad, score_value=float(values[0]), score_baseline=float(values[1]))
@@ -339,17 +425,19 @@ def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
     """
     tf = _tf()
     who = "attribution.score_with"
+    batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical, real = _prepare(model, image, layer, who)
-    arr = np.asarray(acts, np.float32)
+    arr = _as_real(acts, "acts", who)
     if arr.shape == real.shape[1:]:
         arr = arr[None]
     if arr.shape[1:] != real.shape[1:]:
         raise ValueError(f"{who}: acts must have the shape of {canonical!r}'s activations, "
                          f"{real.shape[1:]} (or a batch of them), got {np.shape(acts)}")
-    _check_finite(arr, who, "acts")
-    fn = _score_fn(adapter, canonical, _score(adapter, score_spec))
+    the_score = _score(adapter, score_spec)
+    fn = _score_fn(adapter, canonical, the_score)
     x_t = tf.constant(x) if fn.needs_input else None
-    return _batched(fn, x_t, np.ascontiguousarray(arr), _check_int(batch_size, "batch_size", who))[0]
+    return _run_model(lambda: _batched(fn, x_t, np.ascontiguousarray(arr), batch_size)[0], who, adapter, x,
+                      [canonical, *the_score.layers])
 
 
 def channel(model, image, layer, score_spec, method="linear", steps=DEFAULT_STEPS, seed=0, maxpool_grad=None,
@@ -378,16 +466,17 @@ def group(model, image, layer, score_spec, group_vectors, method="linear", steps
         Others: as :func:`attribute`.
     """
     who = "attribution.group"
+    vecs = _as_real(group_vectors, "group_vectors", who)  # both forms, before the (costly) attribution
+    if vecs.ndim < 2 or vecs.shape[0] < 1:
+        raise ValueError(f"{who}: group_vectors must be (G, H, W, C) or (G, C) with G >= 1, got shape "
+                         f"{vecs.shape}")
     a = attribute(model, image, layer, score_spec, method, steps, seed, maxpool_grad, batch_size)
-    vecs = np.asarray(group_vectors, np.float32)
     if vecs.ndim == 2 and vecs.shape[1] == a.grad.shape[-1]:
         grad_channels = a.grad.reshape(-1, a.grad.shape[-1]).sum(0)
         return vecs @ grad_channels
     if vecs.shape[1:] != a.grad.shape:
         raise ValueError(f"{who}: group_vectors must have shape (G, {', '.join(map(str, a.grad.shape))}) or "
                          f"(G, {a.grad.shape[-1]}) for layer {a.layer!r}, got {vecs.shape}")
-    if not np.isfinite(vecs).all():
-        raise ValueError(f"{who}: group_vectors contain NaN or infinite values")
     return vecs.reshape(vecs.shape[0], -1) @ a.grad.reshape(-1)
 
 
@@ -452,11 +541,12 @@ def spatial_to_spatial(model, image, layer1, layer2, maxpool_grad=None, batch_si
     fn = _s2s_fn(adapter, canonical1, canonical2, maxpool_grad, batch_size)
     x_t = tf.constant(x) if fn.needs_input else None
     acts1_t = tf.constant(acts1)
-    shape2 = activations(adapter, x, [canonical2])[canonical2].shape
+    shape2 = _activations(adapter, x, [canonical2], 16, who)[canonical2].shape
     if len(shape2) != 4:
         raise ValueError(f"{who}: layer2 {canonical2!r} must be a spatial (N, H, W, C) layer, got shape {shape2}")
     n2 = shape2[1] * shape2[2]
-    parts = [fn(x_t, acts1_t, tf.constant(start, tf.int32)).numpy() for start in range(0, n2, batch_size)]
+    parts = _run_model(lambda: [fn(x_t, acts1_t, tf.constant(start, tf.int32)).numpy()
+                                for start in range(0, n2, batch_size)], who, adapter, x, [canonical1, canonical2])
     out = np.concatenate(parts, 0)[:n2].reshape(shape2[1], shape2[2], acts1.shape[1], acts1.shape[2])
     _check_finite(out, who, "the attributions")
     return out
@@ -482,7 +572,7 @@ def neuron_groups(acts, n_groups, reduction_alg="NMF", sort="x", **kwargs):
     """
     from lucid_fast.misc.channel_reducer import ChannelReducer  # noqa: PLC0415
 
-    arr = np.asarray(acts, np.float32)
+    arr = _as_real(acts, "acts", "neuron_groups")
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 3:

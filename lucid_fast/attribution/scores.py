@@ -133,9 +133,9 @@ def _logit_score(adapter, index, description):
         logits = T(layer)
         logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
         n = logits.shape[-1]
-        if n is not None and not -n <= index < n:
+        if n is not None and not 0 <= index < n:
             raise ValueError(f"score {description!r}: class index {index} is out of range for the {n} logits of "
-                             f"{layer!r}")
+                             f"{layer!r} (0..{n - 1})")
         return logits[:, index]
 
     return Score(fn, [layer], description, ("logit", layer, index))
@@ -147,7 +147,7 @@ def _channel_score(adapter, layer, channel_n, description):
     def fn(T):
         acts = T(canonical)
         c = acts.shape[-1]
-        if c is not None and not -c <= channel_n < c:
+        if c is not None and not 0 <= channel_n < c:
             raise ValueError(f"score {description!r}: channel {channel_n} is out of range: layer {canonical!r} has "
                              f"{c} channels (0..{c - 1})")
         picked = acts[..., channel_n]
@@ -220,12 +220,11 @@ def _string_score(adapter, spec):
         return score(adapter, left) - score(adapter, right)
     if ":" in text:
         layer, _, channel_text = text.rpartition(":")
-        try:
-            channel_n = int(channel_text)
-        except ValueError:
-            raise ValueError(f"score {spec!r}: 'layer:channel' needs an integer channel, got "
-                             f"{channel_text!r}") from None
-        return _channel_score(adapter, layer, channel_n, text)
+        digits = channel_text.strip()
+        if not (digits.isascii() and digits.isdigit()):
+            raise ValueError(f"score {spec!r}: 'layer:channel' needs an integer channel >= 0 written in digits, "
+                             f"got {channel_text!r} (a negative channel does not count from the last)")
+        return _channel_score(adapter, layer, int(digits), text)
     if labels:
         close = difflib.get_close_matches(text, labels + ["logsumexp"], n=4, cutoff=0.4)
         hint = f" Closest: {close}." if close else ""
@@ -241,10 +240,10 @@ def score(model, spec):
 
     Args:
         model: The model (its ``labels`` / ``logits_layer`` name classes).
-        spec: A :class:`Score`; a class label (``"happy"``: its logit); a class index; ``"logsumexp"``;
-            ``"layer:channel"`` (the channel's mean activation over positions); a pair ``(a, b)`` or the string
-            ``"a - b"`` (``a`` minus ``b``); or a callable ``T -> tensor`` whose first axis is the image
-            (other axes are summed).
+        spec: A :class:`Score`; a class label (``"happy"``: its logit); a class index (an int >= 0);
+            ``"logsumexp"``; ``"layer:channel"`` (the channel >= 0; its mean activation over positions); a pair
+            ``(a, b)`` or the string ``"a - b"`` (``a`` minus ``b``); or a callable ``T -> tensor`` whose first
+            axis is the image (other axes are summed).
 
     Raises:
         ValueError: an unknown label (with the closest labels), layer (closest layer names) or channel, a model
@@ -256,6 +255,9 @@ def score(model, spec):
     if isinstance(spec, tuple) and len(spec) == 2:
         return score(adapter, spec[0]) - score(adapter, spec[1])
     if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        if spec < 0:
+            raise ValueError(f"score: the spec (score_spec) {int(spec)} is a negative class index; a class index "
+                             "must be an int >= 0 (a negative one does not count from the last class)")
         return _logit_score(adapter, int(spec), f"logit {int(spec)}")
     if isinstance(spec, str):
         return _string_score(adapter, spec)

@@ -10,8 +10,11 @@ results reshaped back to ``(..., n_components)``.
 from __future__ import annotations
 
 import difflib
+import inspect
 
 import numpy as np
+
+from lucid_fast.misc.errors import ArgumentError
 
 __all__ = ["ChannelReducer"]
 
@@ -26,6 +29,28 @@ def _decomposition_classes():
         if isinstance(obj, type) and issubclass(obj, BaseEstimator):
             out[name] = obj
     return out
+
+
+def _check_estimator_kwargs(cls, kwargs):
+    """The estimator must take ``n_components`` and every keyword in ``kwargs``: an unknown keyword (``foo=1``, a
+    misspelt ``max_iters=``) raises an ArgumentError (a ValueError, also a TypeError) listing what it accepts,
+    instead of the estimator's bare TypeError."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return  # no signature to check against: the estimator checks its own arguments
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if "n_components" not in accepted:
+        raise ArgumentError(f"ChannelReducer: reduction_alg {cls.__name__} takes no n_components argument; use a "
+                            "decomposition with components, such as 'NMF' or 'PCA'")
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        close = sorted({c for k in unknown for c in difflib.get_close_matches(k, accepted, n=3, cutoff=0.6)})
+        hint = f" Closest: {close}." if close else ""
+        raise ArgumentError(f"ChannelReducer: {cls.__name__} does not take the keyword argument(s) {unknown}.{hint} "
+                            f"Accepted keywords: {sorted(k for k in accepted if k != 'n_components')}")
 
 
 class ChannelReducer:
@@ -46,8 +71,9 @@ class ChannelReducer:
     without the trailing underscore (``reducer.components``).
 
     Raises:
-        ValueError: ``n_components`` is not a positive int, or ``reduction_alg`` is unknown (the message lists
-            the closest names).
+        ValueError: ``n_components`` is not a positive int, ``reduction_alg`` is unknown (the message lists
+            the closest names), or a keyword argument is not one the estimator takes (an ``ArgumentError``, also a
+            ``TypeError``; the message lists the accepted keywords).
     """
 
     def __init__(self, n_components=3, reduction_alg="NMF", **kwargs):
@@ -65,6 +91,7 @@ class ChannelReducer:
         elif not isinstance(reduction_alg, type):
             raise ValueError("ChannelReducer: reduction_alg must be a sklearn.decomposition class name or class, "
                              f"got {reduction_alg!r}")
+        _check_estimator_kwargs(reduction_alg, kwargs)
         self.n_components = int(n_components)
         self._reducer = reduction_alg(n_components=self.n_components, **kwargs)
         self._is_fit = False

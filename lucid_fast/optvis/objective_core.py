@@ -45,6 +45,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from lucid_fast.misc.errors import ArgumentError
 from lucid_fast.optvis.objectives_util import _T_force_NHWC, _T_handle_batch, _is_int, _make_arg_str
 
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
@@ -177,16 +178,16 @@ def _check_channel_reads(reads):
     if reads is None:
         return None
     if not isinstance(reads, dict):
-        raise TypeError(f"Objective: channel_reads must be None or a dict {{layer: channels}}, got "
-                        f"{type(reads).__name__}")
+        raise ArgumentError(f"Objective: channel_reads must be None or a dict {{layer: channels}}, got "
+                            f"{type(reads).__name__}")
     out = {}
     for layer, channels in reads.items():
         if not isinstance(layer, str):
-            raise TypeError(f"Objective: channel_reads keys must be layer names, got {layer!r}")
+            raise ArgumentError(f"Objective: channel_reads keys must be layer names, got {layer!r}")
         channels = frozenset(channels)
         if not all(_is_int(c) for c in channels):
-            raise TypeError(f"Objective: channel_reads[{layer!r}] must hold int channel indices, got "
-                            f"{sorted(channels, key=repr)!r}")
+            raise ArgumentError(f"Objective: channel_reads[{layer!r}] must hold int channel indices, got "
+                                f"{sorted(channels, key=repr)!r}")
         out[_base_layer_name(layer)] = out.get(_base_layer_name(layer), frozenset()) | frozenset(
             int(c) for c in channels)
     return out
@@ -210,7 +211,7 @@ def _merge_native_terms(terms):
     weights = {}
     for term in terms:
         if not isinstance(term, NativeTerm):
-            raise TypeError(f"Objective: native_terms must hold NativeTerm instances, got {type(term).__name__}")
+            raise ArgumentError(f"Objective: native_terms must hold NativeTerm instances, got {type(term).__name__}")
         weights[term.key] = weights.get(term.key, 0.0) + term.weight
     return tuple(NativeTerm(kind, layer, w, batch) for (kind, layer, batch), w in weights.items() if w != 0.0)
 
@@ -244,8 +245,8 @@ class Objective:
 
     def __init__(self, objective_func, name="", description="", native_terms=(), channel_reads=None):
         if objective_func is not None and not callable(objective_func):
-            raise TypeError(f"Objective: objective_func must be callable (T -> tensor) or None, "
-                            f"got {type(objective_func).__name__}")
+            raise ArgumentError(f"Objective: objective_func must be callable (T -> tensor) or None, "
+                                f"got {type(objective_func).__name__}")
         self.objective_func = objective_func
         self.name = name
         self.description = description
@@ -384,16 +385,16 @@ class Objective:
                             description="Product(" + " *\n".join([left.description, right.description]) + ")",
                             channel_reads=_merge_channel_reads([left, right]))
             return out
-        raise TypeError(f"Objective: can only be multiplied by a number (int or float) or by another Objective "
-                        f"(a product), not by {type(other).__name__}")
+        raise ArgumentError(f"Objective: can only be multiplied by a number (int or float) or by another Objective "
+                            f"(a product), not by {type(other).__name__}")
 
     def __rmul__(self, other):
         return self.__mul__(other)
 
     def __truediv__(self, other):
         if not _is_number(other):
-            raise TypeError(f"Objective: can only be divided by a number (int or float), not by "
-                            f"{type(other).__name__}")
+            raise ArgumentError(f"Objective: can only be divided by a number (int or float), not by "
+                                f"{type(other).__name__}")
         if other == 0:
             raise ZeroDivisionError("Objective: division by zero")
         k = float(other)
@@ -403,18 +404,19 @@ class Objective:
                             [t.scaled(1.0 / k) for t in self.native_terms], compound=True)
 
     def __rtruediv__(self, other):
-        raise TypeError(f"Objective: cannot divide {type(other).__name__} by an Objective; "
-                        f"only Objective / number is supported")
+        raise ArgumentError(f"Objective: cannot divide {type(other).__name__} by an Objective; "
+                            f"only Objective / number is supported")
 
 
 def _coerce_operand(other, op):
-    """Numbers stay numbers, Objectives stay, ``T -> tensor`` callables become Objectives; the rest is a TypeError."""
+    """Numbers stay numbers, Objectives stay, ``T -> tensor`` callables become Objectives; the rest is an
+    ArgumentError (a ValueError, also a TypeError)."""
     if _is_number(other) or isinstance(other, Objective):
         return other
     if callable(other) and not isinstance(other, type):
         return _callable_objective(other)
-    raise TypeError(f"Objective: the operands of {op!r} must be Objectives, numbers (int or float) or "
-                    f"T -> tensor callables, not {type(other).__name__}")
+    raise ArgumentError(f"Objective: the operands of {op!r} must be Objectives, numbers (int or float) or "
+                        f"T -> tensor callables, not {type(other).__name__}")
 
 
 def _callable_objective(obj):
@@ -474,8 +476,8 @@ def wrap_objective(require_format=None, handle_batch=False):
                 return Objective(result.objective_func, name=func.__name__, description=description,
                                  native_terms=result.native_terms, channel_reads=result.channel_reads)
             if not callable(result):
-                raise TypeError(f"wrap_objective: {func.__name__} must return a function T -> tensor or an "
-                                f"Objective, got {type(result).__name__}")
+                raise ArgumentError(f"wrap_objective: {func.__name__} must return a function T -> tensor or an "
+                                    f"Objective, got {type(result).__name__}")
 
             def objective_func(T):
                 if require_format == "NHWC":

@@ -23,6 +23,7 @@ and re-exports that module's public names, so ``from lucid_fast.optvis.objective
 import numpy as np
 import tensorflow as tf
 
+from lucid_fast.misc.errors import ArgumentError
 from lucid_fast.optvis.objective_core import (
     NATIVE_KINDS,  # noqa: F401  (re-exported: it was defined here before the split)
     NativeTerm,
@@ -60,8 +61,10 @@ __all__ = [
 
 
 def _check_channel(op, n_channel):
+    """An int (a string such as "5" is not converted): otherwise an ArgumentError, a ValueError that is also the
+    TypeError raised here before. Negative ints index from the end, as in Python (tested: channel_reads)."""
     if not _is_int(n_channel):
-        raise TypeError(f"{op}: the channel index must be an int, got {n_channel!r}")
+        raise ArgumentError(f"{op}: the channel index must be an int, got {n_channel!r}")
 
 
 def _channel_of(op, acts_t, n_channel, layer):
@@ -403,7 +406,7 @@ def as_objective(obj):
 
     Raises:
         ValueError: a string without a ``:n`` channel suffix (use ``deepdream(layer)`` for a whole layer).
-        TypeError: anything else.
+        ArgumentError (a ValueError, also a TypeError): anything else (a number, a class, None).
     """
     if isinstance(obj, Objective):
         return obj
@@ -419,5 +422,5 @@ def as_objective(obj):
         return channel(layer.strip(), n_channel)
     if callable(obj) and not isinstance(obj, type):
         return _callable_objective(obj)
-    raise TypeError(f"as_objective: expected an Objective, a 'layer:channel' string or a T -> tensor callable, "
-                    f"got {type(obj).__name__}")
+    raise ArgumentError(f"as_objective: the objective must be an Objective, a 'layer:channel' string or a "
+                        f"T -> tensor callable, got {type(obj).__name__} {obj!r}")

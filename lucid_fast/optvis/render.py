@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from lucid_fast._bindings import checks
+from lucid_fast.misc.errors import ArgumentError
 from lucid_fast.misc.notebook import in_notebook
 from lucid_fast.models.accessor import ALPHA_TRANSFORMED, strip_name  # noqa: F401  (ALPHA_TRANSFORMED: public here)
 
@@ -38,7 +39,7 @@ def _is_tf_tensor(x):
 
 def make_param(param_f):
     if _is_tf_tensor(param_f):
-        raise TypeError(_TENSOR_PARAM_MSG)
+        raise ArgumentError(_TENSOR_PARAM_MSG)
     if param_f is None:
         node = param_mod.image(DEFAULT_IMAGE_SIZE)
     elif isinstance(param_f, param_mod.Node):
@@ -46,12 +47,12 @@ def make_param(param_f):
     elif callable(param_f):
         node = param_f()
     else:
-        raise TypeError(f"param_f must be a function returning a parameterization, or one; got {param_f!r}")
+        raise ArgumentError(f"param_f must be a function returning a parameterization, or one; got {param_f!r}")
     if _is_tf_tensor(node):
-        raise TypeError(_TENSOR_PARAM_MSG)
+        raise ArgumentError(_TENSOR_PARAM_MSG)
     if not isinstance(node, param_mod.Node):
-        raise TypeError(f"param_f must produce a lucid_fast parameterization (see lucid_fast.optvis.param), "
-                        f"got {type(node).__name__}")
+        raise ArgumentError(f"param_f must produce a lucid_fast parameterization (see lucid_fast.optvis.param), "
+                            f"got {type(node).__name__}")
     if len(node.shape) != 4:
         raise ValueError(f"the parameterization must produce an NHWC image, got shape {node.shape}")
     return node

@@ -195,3 +195,62 @@ def test_transform_chain_lists_every_output_size():
     assert drawn == sizes and len(sizes) == 11  # one per scale of the standard transforms
     assert transform.make_chain([]).output_sizes((40, 30)) == {(40, 30)}
     assert transform.make_chain([transform.pad(4), transform.crop_or_pad_to(9, 7)]).output_sizes((5, 5)) == {(9, 7)}
+
+
+# ---- issue 23: a ValueError where a TypeError was raised (ArgumentError is both) ------------------------------------
+
+def test_argument_error_is_a_value_error_and_a_type_error():
+    from lucid_fast.misc.errors import ArgumentError
+
+    assert issubclass(ArgumentError, ValueError) and issubclass(ArgumentError, TypeError)
+
+
+@pytest.mark.parametrize("param_f, match", [
+    (lambda: 42, r"param_f must produce a lucid_fast parameterization \(see lucid_fast\.optvis\.param\), got int"),
+    (42, "param_f must be a function returning a parameterization, or one; got 42"),
+    (tf.zeros([1, 8, 8, 3]), "param_f produced a TensorFlow tensor.*param.TFParam"),
+    (lambda: tf.zeros([1, 8, 8, 3]), "param_f produced a TensorFlow tensor.*param.TFParam"),
+])
+def test_a_bad_param_f_is_a_value_error(model, param_f, match):
+    # was: TypeError (the README promises ValueError); still a TypeError too, for `except TypeError` callers
+    with pytest.raises(ValueError, match=match) as info:
+        render.make_param(param_f)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ValueError, match=match):
+        render.render_vis(model, "conv2:1", param_f=param_f, thresholds=(1,), verbose=False)
+
+
+@pytest.mark.parametrize("bad", [42, 1.5, None, int])
+def test_an_objective_that_is_not_one_is_a_value_error(model, bad):
+    # was: TypeError
+    match = r"as_objective: the objective must be an Objective, a 'layer:channel' string or a T -> tensor callable"
+    with pytest.raises(ValueError, match=match) as info:
+        objectives.as_objective(bad)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ValueError, match=match):
+        render.render_vis(model, bad, param_f=lambda: param.image(SIZE), thresholds=(1,), verbose=False)
+
+
+@pytest.mark.parametrize("factory", [objectives.channel, objectives.neuron])
+@pytest.mark.parametrize("bad", ["5", 5.0, None, True])
+def test_a_channel_index_that_is_not_an_int_is_a_value_error(factory, bad):
+    # was: TypeError ("5" is not converted)
+    with pytest.raises(ValueError, match=r"the channel index must be an int, got") as info:
+        factory("conv2", bad)
+    assert isinstance(info.value, TypeError)
+    assert factory("conv2", np.int64(3)).channel_reads == {"conv2": frozenset({3})}
+
+
+def test_channel_reducer_names_an_unknown_keyword_and_what_it_accepts():
+    from lucid_fast.misc.channel_reducer import ChannelReducer
+
+    # was: scikit-learn's "TypeError: NMF.__init__() got an unexpected keyword argument 'foo'"
+    with pytest.raises(ValueError, match=r"ChannelReducer: NMF does not take the keyword argument\(s\) \['foo'\]\. "
+                                         r"Accepted keywords: \[.*'max_iter'.*'random_state'") as info:
+        ChannelReducer(2, "NMF", foo=1)
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(ValueError, match=r"\['max_iters'\]\. Closest: \['max_iter'\]"):
+        ChannelReducer(2, "NMF", max_iters=5)
+    with pytest.raises(ValueError, match="SparseCoder takes no n_components"):
+        ChannelReducer(2, "SparseCoder")
+    assert ChannelReducer(2, "NMF", max_iter=50, random_state=0).fit_transform(np.ones((3, 3, 4))).shape == (3, 3, 2)

@@ -352,29 +352,40 @@ def test_descriptions_and_names():
 @pytest.mark.parametrize("bad", ["x", [1.0], None, {"a": 1}, np.ones(3)])
 def test_algebra_type_errors(bad):
     a = obj.channel("conv", 1)
-    with pytest.raises(TypeError, match="number"):
+    with pytest.raises(ValueError, match="number"):
         a * bad
-    with pytest.raises(TypeError, match="number"):
+    with pytest.raises(ValueError, match="number"):
         a / bad
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         a + bad
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         a - bad
+
+
+def test_algebra_errors_are_value_errors_and_still_type_errors():
+    """Issue 23: bad operands raise ArgumentError, the README's ValueError, and still a TypeError (as Python's
+    operators and the callers written for them expect)."""
+    a = obj.channel("conv", 1)
+    for bad in (lambda: a * "x", lambda: a / a, lambda: 2 / a, lambda: a + None, lambda: Objective(3),
+                lambda: obj.as_objective(3), lambda: obj.channel("conv", "1")):
+        with pytest.raises(ValueError) as info:
+            bad()
+        assert isinstance(info.value, TypeError)
 
 
 def test_algebra_other_errors():
     a = obj.channel("conv", 1)
-    with pytest.raises(TypeError, match="divide"):
+    with pytest.raises(ValueError, match="divide"):
         2 / a
-    with pytest.raises(TypeError, match="number"):
+    with pytest.raises(ValueError, match="number"):
         a / a
     with pytest.raises(ZeroDivisionError):
         a / 0
     with pytest.raises(ValueError, match="empty"):
         Objective.sum([])
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         Objective(3)
-    with pytest.raises(TypeError, match="channel index"):
+    with pytest.raises(ValueError, match="channel index"):
         obj.channel("conv", "1")
 
 
@@ -390,7 +401,7 @@ def test_as_objective(acts):
     for bad in ["conv", "conv:x", ":3"]:
         with pytest.raises(ValueError, match="deepdream"):
             obj.as_objective(bad)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):
         obj.as_objective(3)
 
 
@@ -420,7 +431,7 @@ def test_wrap_objective_forms(acts):
     np.testing.assert_allclose(evaluate(mean_sq("conv", batch=1), acts), (acts["conv"][1] ** 2).mean(), RTOL, ATOL)
     with pytest.raises(ValueError, match="require_format"):
         obj.wrap_objective(require_format="NCHW")
-    with pytest.raises(TypeError, match="must return"):
+    with pytest.raises(ValueError, match="must return"):
         obj.wrap_objective(lambda: 3)()
 
 
@@ -491,7 +502,7 @@ def test_native_term_validation():
         NativeTerm("total_variation", weight=float("nan"))
     with pytest.raises(ValueError, match="batch"):
         NativeTerm("total_variation", batch=1.5)
-    with pytest.raises(TypeError, match="NativeTerm"):
+    with pytest.raises(ValueError, match="NativeTerm"):
         Objective(None, native_terms=[("total_variation", "input", 1.0, None)])
     term = NativeTerm("total_variation", weight=2)
     assert isinstance(term.weight, float) and term.scaled(-0.5).weight == -1.0
@@ -597,9 +608,9 @@ def test_channel_reads_declarations_and_algebra():
     assert (obj.channel("conv", 0) * obj.channel("conv", 3)).channel_reads == {"conv": {0, 3}}
     assert (obj.channel("conv", 0) + obj.deepdream("conv")).channel_reads is None
     assert (obj.channel("conv", 0) * obj.deepdream("conv")).channel_reads is None
-    with pytest.raises(TypeError, match="channel_reads"):
+    with pytest.raises(ValueError, match="channel_reads"):
         Objective(lambda T: 0.0, channel_reads=["conv"])
-    with pytest.raises(TypeError, match="int channel"):
+    with pytest.raises(ValueError, match="int channel"):
         Objective(lambda T: 0.0, channel_reads={"conv": [1.5]})
 
 
