@@ -130,7 +130,11 @@ def test_stochastic_path_is_complete_seeded_and_different(models, image):
     np.testing.assert_array_equal(a.attr, b.attr)
     assert np.abs(a.attr - c.attr).max() > 1e-4 and np.abs(a.attr - p.attr).max() > 1e-4
     diff = abs(a.score_value - a.score_baseline)
-    assert a.completeness_error < 0.01 * diff and c.completeness_error < 0.01 * diff
+    # Correct code reaches 0.003 % (seed 1) and 0.0012 % (seed 2) of the score difference here (the path method
+    # 0.006 %); a schedule whose speed weight is dropped gives 0.105 % and 0.57 %, under the old 1 % bound
+    # (issue 23). 0.03 %: 10x above what correct code reaches, 3.5x and 19x below the dropped-speed errors.
+    assert a.completeness_error < 3e-4 * diff, (a.completeness_error / diff, "seed 1")
+    assert c.completeness_error < 3e-4 * diff, (c.completeness_error / diff, "seed 2")
 
 
 def test_spatial_to_spatial_equals_the_per_position_loop(models, image):
@@ -336,3 +340,76 @@ def test_nan_activations_are_an_error():
     with pytest.raises(ValueError, match="NaN"):
         attribution.attribute(adapter, image, "log", "logits:0")
 
+
+
+# ---- neuron groups on non-square and batched activations (issue 23: with square 12x12 maps only, transposed
+# spatial factors passed every test) ---------------------------------------------------------------------------
+def _blob(h, w, row, col, sigma=2.0):
+    y, x = np.mgrid[0:h, 0:w]
+    return np.exp(-((y - row) ** 2 + (x - col) ** 2) / (2 * sigma ** 2))
+
+
+def _rank3_acts(h=12, w=20, c=8):
+    """Exactly rank-3 non-negative activations: three blobs, each with its own channels. Their peak columns
+    (2, 9, 17) and peak rows (10, 1, 6) are in different orders, so sorting by rows is not sorting by columns."""
+    peaks = [(10, 2), (1, 9), (6, 17)]
+    spatial = np.stack([_blob(h, w, r, q) for r, q in peaks]).astype(np.float32)       # (3, h, w), left to right
+    channels = np.full((3, c), 0.05, np.float32)
+    for g, chans in enumerate([(0, 3), (1, 4, 6), (2, 5, 7)]):
+        channels[g, list(chans)] = 1.0
+    return spatial, channels, np.einsum("ghw,gc->hwc", spatial, channels)
+
+
+def _match(got, want):
+    """Correlation of each found spatial factor with the true one of the same index."""
+    return [np.corrcoef(got[g].ravel(), want[g].ravel())[0, 1] for g in range(len(want))]
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_neuron_groups_keep_height_and_width_on_non_square_maps(batched):
+    spatial_true, _, acts = _rank3_acts()
+    spatial, channels = attribution.neuron_groups(acts[None] if batched else acts, 3)
+    assert spatial.shape == (3, 12, 20) and channels.shape == (3, 8)
+    # the factors rebuild the activations position by position (a transposed map cannot)
+    rebuilt = np.einsum("ghw,gc->hwc", spatial, channels)
+    assert np.abs(rebuilt - acts).max() < 0.02 * acts.max(), np.abs(rebuilt - acts).max()
+    # sorted left to right by the column of each group's peak, each the true group of that position
+    assert [int(np.unravel_index(np.argmax(s), s.shape)[1]) for s in spatial] == [2, 9, 17]
+    assert [int(np.unravel_index(np.argmax(s), s.shape)[0]) for s in spatial] == [10, 1, 6]
+    assert min(_match(spatial, spatial_true)) > 0.99, _match(spatial, spatial_true)
+
+
+def test_neuron_groups_sort_none_keeps_the_factorization_order_and_shape():
+    _, _, acts = _rank3_acts()
+    spatial, channels = attribution.neuron_groups(acts, 3, sort=None)
+    assert spatial.shape == (3, 12, 20)
+    sorted_spatial, _ = attribution.neuron_groups(acts, 3)
+    order = np.argsort([np.argmax(s.max(0)) for s in spatial], kind="stable")
+    np.testing.assert_array_equal(spatial[order], sorted_spatial)
+
+
+@pytest.fixture(scope="module")
+def wide_image():
+    return np.random.default_rng(6).uniform(size=(12, 20, 3)).astype(np.float32)
+
+
+def test_group_attribution_on_a_non_square_image(models, wide_image):
+    """The test above on a 12x20 image: the groups' vectors have the layer's (H, W, C) and their attributions
+    are sum(vector * grad) with the gradient at the same positions."""
+    m = models["keras"]
+    a = attribution.attribute(m, wide_image, "c1", "dog")
+    assert a.acts.shape == (12, 20, 6)
+    spatial, channels = attribution.neuron_groups(a.acts, 3)
+    assert spatial.shape == (3, 12, 20) and channels.shape == (3, 6)
+    cols = [int(np.argmax(s.max(0))) for s in spatial]
+    assert cols == sorted(cols)  # left to right: the peak's column, along the 20-wide axis
+    rebuilt = np.einsum("ghw,gc->hwc", spatial, channels)
+    transposed = np.einsum("gwh,gc->hwc", spatial.reshape(3, 20, 12), channels)  # the same numbers, misread
+    err, err_t = np.abs(rebuilt - a.acts).mean(), np.abs(transposed - a.acts).mean()
+    assert err < 0.5 * err_t, (err, err_t)
+    vecs = spatial[..., None] * channels[:, None, None, :]
+    got = attribution.group(m, wide_image, "c1", "dog", vecs)
+    np.testing.assert_allclose(got, (vecs * a.grad).reshape(3, -1).sum(1), rtol=1e-4, atol=1e-6)
+    assert got.sum() == pytest.approx(a.total(), rel=0.1, abs=0.05)
+    with pytest.raises(ValueError, match="group_vectors must have shape"):
+        attribution.group(m, wide_image, "c1", "dog", vecs.transpose(0, 2, 1, 3))

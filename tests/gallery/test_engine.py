@@ -59,3 +59,62 @@ def test_render_unit_is_deterministic_and_depends_on_its_channels(tiny_model):
     np.testing.assert_array_equal(a.traces, b.traces)
     c = r.render_unit("conv1", [1, 3])  # another unit: other seed, other picture for channel 1
     assert not np.array_equal(a.images_u8[0], c.images_u8[0])
+
+
+# ---- the sign and direction of every optimum (issue 23: negatives that maximized +channel passed the test
+# above, which checks only that each trace rises) ----------------------------------------------------------------
+def _channel_means(tiny_model, layer, images, channels):
+    """Each image's mean activation of its own channel, from the Keras layer itself (the whole layer, unsliced)."""
+    import keras
+
+    sub = keras.Model(tiny_model.input, tiny_model.get_layer(layer).output)
+    acts = np.asarray(sub(np.asarray(images, np.float32)), np.float64)
+    means = acts.mean(axis=tuple(range(1, acts.ndim - 1))) if acts.ndim > 2 else acts
+    return np.array([means[b, c] for b, c in enumerate(channels)])
+
+
+@pytest.mark.parametrize("layer,channels", [("conv2", [2, 7]), ("logits", [1, 3])])
+def test_unit_engine_negatives_minimize_their_channel(tiny_model, layer, channels):
+    """Image k+b of a unit minimizes channel channels[b]: its per-image objective is -(that channel's mean) on
+    the image of that step, its channel mean ends lower than it started and lower than image b's."""
+    s = Settings(size=16, steps=30, batch=4, seed=1, negative=True, transforms="none")
+    vis = ChannelBatchRenderer(tiny_model, s).unit_engine(layer, channels)
+    k = len(channels)
+    both = channels * 2
+    signs = np.array([1.0] * k + [-1.0] * k)
+    start = _channel_means(tiny_model, layer, vis.image(), both)
+    for i in range(s.steps):
+        means = _channel_means(tiny_model, layer, vis.image(), both)   # the image this step evaluates
+        vis.step()
+        # each image's objective is its sign times its channel's mean (no transforms: the model sees the image)
+        np.testing.assert_allclose(vis.last_per_item, signs * means, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"step {i}: per-image objective is not sign * channel mean")
+    end = _channel_means(tiny_model, layer, vis.image(), both)
+    pos0, neg0, pos1, neg1 = start[:k], start[k:], end[:k], end[k:]
+    assert np.all(pos1 > pos0 + 0.01), (pos0, pos1)          # the positives raise their channel
+    assert np.all(neg1 < neg0 - 0.01), (neg0, neg1)          # the negatives lower theirs
+    assert np.all(neg1 < pos1 - 0.01), (neg1, pos1)          # and end below the positive optimum
+
+
+def test_render_unit_negative_traces_are_minus_the_channel_mean(tiny_model):
+    """render_unit's records: traces = +channel mean, negative_traces = -(channel mean) of the negative images
+    (each step's image, before the step); the saved negative images activate their channel less than at the
+    start and less than the positive images."""
+    layer, channels = "conv2", [2, 7]
+    s = Settings(size=16, steps=30, batch=4, seed=1, negative=True, transforms="none")
+    renderer = ChannelBatchRenderer(tiny_model, s)
+    # the same optimization, replayed, gives the image before each step
+    vis = renderer.unit_engine(layer, channels)
+    before = []
+    for _ in range(s.steps):
+        before.append(_channel_means(tiny_model, layer, vis.image(), channels * 2))
+        vis.step()
+    before = np.array(before)                                      # (steps, 2K) +channel means
+    res = renderer.render_unit(layer, channels)
+    np.testing.assert_allclose(res.traces, before[:, :2], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(res.negative_traces, -before[:, 2:], rtol=1e-4, atol=1e-5)
+    assert np.all(res.negative_traces[-1] > res.negative_traces[0])  # -channel rose: the channel fell
+    pos = _channel_means(tiny_model, layer, res.images_u8 / 255.0, channels)
+    neg = _channel_means(tiny_model, layer, res.negatives_u8 / 255.0, channels)
+    assert np.all(neg < -res.negative_traces[0] - 0.01), (neg, res.negative_traces[0])   # lower than at the start
+    assert np.all(neg < pos - 0.01), (neg, pos)                                          # lower than the positives

@@ -120,3 +120,53 @@ def test_sigint_during_io_save_keeps_previous_file(tmp_path):
     assert child.returncode != 0 and "KeyboardInterrupt" in err
     assert path.read_bytes() == good
     assert _temps(tmp_path) == []
+
+
+def _record_durability(monkeypatch):
+    """Records os.fsync (what the descriptor is: inode, folder or not, size) and os.replace, in call order."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        events.append(("fsync", st.st_ino, stat.S_ISDIR(st.st_mode), st.st_size))
+        return real_fsync(fd)
+
+    def replace(src, dst, *args, **kwargs):
+        events.append(("replace", os.stat(src).st_ino, os.fspath(dst)))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+@pytest.mark.parametrize("mode", ["wb", "w"])
+def test_atomic_write_fsyncs_data_before_rename_and_folder_after(tmp_path, monkeypatch, mode):
+    """Durability: the complete data is fsynced before os.replace, the folder entry after (issue 23)."""
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    payload = b"new contents " * 100
+    events = _record_durability(monkeypatch)
+    with atomic_write(target, mode=mode) as f:
+        f.write(payload if mode == "wb" else payload.decode())
+    assert target.read_bytes() == payload
+    data_ino, folder_ino = os.stat(target).st_ino, os.stat(tmp_path).st_ino
+    kinds = [e[0] for e in events]
+    assert kinds.count("replace") == 1, events
+    i_replace = kinds.index("replace")
+    assert events[i_replace][1:] == (data_ino, os.fspath(target)), events
+    before = [e for e in events[:i_replace] if e[0] == "fsync"]
+    after = [e for e in events[i_replace + 1:] if e[0] == "fsync"]
+    # the temporary file (the inode that becomes `target`), with all its bytes, is fsynced before the rename
+    assert ("fsync", data_ino, False, len(payload)) in before, events
+    # the folder holding the new entry is fsynced after the rename
+    assert ("fsync", folder_ino, True) in [e[:3] for e in after], events
+    assert not any(e[1] == folder_ino for e in before), events
+
+
+def test_atomic_write_fsync_false_skips_fsync(tmp_path, monkeypatch):
+    events = _record_durability(monkeypatch)
+    with atomic_write(tmp_path / "scratch.txt", mode="w", fsync=False) as f:
+        f.write("x")
+    assert [e[0] for e in events] == ["replace"], events

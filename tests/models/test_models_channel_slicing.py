@@ -121,3 +121,81 @@ def test_channel_activation_fn_redirects_the_gradient_of_a_dead_channel(layer):
         grads.append(tape.gradient(loss, x).numpy())
     assert np.abs(grads[1]).max() > 0
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6 * np.abs(grads[1]).max())
+
+
+# ---- dilation, strides and padding of the sliced Conv2D (issue 23: a sliced conv that ignored dilation_rate
+# optimized the wrong function with no error; every layer above is undilated) ----------------------------------
+def _geometry():
+    import keras
+
+    rng = np.random.default_rng(5)
+    inp = keras.Input((None, None, 3), name="input")
+    a = keras.layers.Conv2D(6, 3, dilation_rate=2, padding="same", activation="relu", name="dil2_same")(inp)
+    b = keras.layers.Conv2D(7, 3, dilation_rate=(2, 3), padding="valid", name="dil23_valid")(a)
+    c = keras.layers.Conv2D(5, (3, 2), strides=(2, 1), padding="valid", activation="relu6", name="s21_valid")(b)
+    d = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", name="s2_same")(c)
+    e = keras.layers.Conv2D(6, 2, dilation_rate=3, padding="valid", activation="relu", name="dil3_valid")(d)
+    model = keras.Model(inp, e, name="tiny_geometry")
+    for w in model.weights:
+        w.assign(rng.normal(0, 0.5, w.shape).astype(np.float32))
+    return models.load_model(model)
+
+
+GEOMETRY_CASES = [
+    ("dil2_same", [5, 0, 3]),
+    ("dil2_same_pre_relu", [1]),
+    ("dil23_valid", [6, 2, 2]),        # anisotropic dilation, 'valid': a transposed rate changes the shape
+    ("s21_valid", [4, 0]),             # anisotropic stride, 'valid', relu6
+    ("s2_same", [3, 1]),               # stride 2, 'same' padding
+    ("dil3_valid", [2, 5]),
+    ("dil3_valid_pre_relu", [0]),
+]
+
+
+@pytest.mark.parametrize("layer,channels", GEOMETRY_CASES)
+@pytest.mark.parametrize("override", [False, True])
+def test_sliced_conv_keeps_dilation_strides_and_padding(layer, channels, override):
+    adapter = _geometry()
+    x = tf.constant(np.random.default_rng(0).random((2, 37, 45, 3), np.float32))  # not square
+    sliced = adapter.channel_activation_fn({layer: channels}, relu_override=override)
+    full = adapter.activation_fn([layer], relu_override=override)
+    assert sliced.sliced == (layer,)
+    w = tf.constant(np.random.default_rng(1).normal(size=(2, len(channels))).astype(np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        a = sliced(x)[layer]
+        b = tf.gather(full(x)[layer], channels, axis=-1)
+        la = tf.reduce_sum(tf.reduce_mean(a, [1, 2]) * w)
+        lb = tf.reduce_sum(tf.reduce_mean(b, [1, 2]) * w)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = float(tf.reduce_max(tf.abs(b)))
+    assert scale > 0
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5 * scale)
+    ga, gb = tape.gradient(la, x).numpy(), tape.gradient(lb, x).numpy()
+    assert np.abs(gb).max() > 0
+    np.testing.assert_allclose(ga, gb, rtol=1e-4, atol=1e-5 * np.abs(gb).max())
+
+
+@pytest.mark.parametrize("layer,channel", [("dil2_same", 3), ("dil23_valid", 6), ("s2_same", 1)])
+def test_sliced_objective_step_equals_unsliced_on_dilated_and_strided_convs(layer, channel):
+    """The step the engine runs: sliced (the default) and unsliced give the same loss and input gradient."""
+    from lucid_fast import ops
+    from lucid_fast.optvis import objectives
+
+    adapter = _geometry()
+    shape = (2, 37, 45, 3)
+    rng = np.random.default_rng(2)
+    x, x_raw = ops.empty_aligned(shape), ops.empty_aligned(shape)
+    x[...] = rng.random(shape, np.float32)
+    x_raw[...] = x
+    outs = []
+    for slice_channels in (True, False):
+        step = adapter.objective_step(objectives.channel(layer, channel), shape)
+        step.slice_channels = slice_channels
+        out = step(x, x_raw, relu_override=True)
+        assert step.sliced == ((layer,) if slice_channels else ())
+        outs.append((out.loss, np.array(out.grad_x)))
+    (loss_s, grad_s), (loss_f, grad_f) = outs
+    assert np.abs(grad_f).max() > 0
+    np.testing.assert_allclose(loss_s, loss_f, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad_s, grad_f, rtol=1e-4, atol=1e-5 * np.abs(grad_f).max())
