@@ -158,8 +158,14 @@ def _render(args):
             parts.append(objectives.channel(layer, int(ch), batch=b))
         objective = objectives.Objective.sum(parts)
     batch = n * args.batch if n == 1 else n
+    from lucid_fast import modelzoo
+
+    model = modelzoo.load_model(args.model)  # loaded once: its input channel count sets the image's
+    c_in = model.input_channels
 
     def param_f():
+        if c_in not in (None, 3):  # e.g. fer_emotion's grayscale input: no colour to decorrelate
+            return param.image(args.size, batch=batch, fft=not args.pixel, channels=c_in)
         return param.image(args.size, batch=batch, decorrelate=not args.no_decorrelate, fft=not args.pixel)
 
     if args.preset:  # the preset sets the steps, the learning rate and the transforms
@@ -170,7 +176,7 @@ def _render(args):
     sigint = _Interrupted()
     previous = signal.signal(signal.SIGINT, sigint)
     try:
-        images = render.render_vis(args.model, objective, param_f=param_f, verbose=False, progress=not args.quiet,
+        images = render.render_vis(model, objective, param_f=param_f, verbose=False, progress=not args.quiet,
                                    seed=args.seed, relu_gradient_override=not args.no_relu_override, **schedule)
         final = images[-1]
         # atomic (a second Ctrl-C leaves the old file); the values as rendered (save alone would stretch them)
@@ -199,6 +205,32 @@ def _layers(args):
         sp = "x".join(str(s) for s in info.spatial) if info.spatial else "-"
         ch = "-" if info.channels is None else str(info.channels)
         print(f"{info.name:40s} {ch:>8s}  {sp}")
+
+
+def _check_gallery_args(args):
+    """Every error of the gallery arguments that can be found without TensorFlow or the model, one line each."""
+    from lucid_fast.gallery import job, store
+
+    errors = []
+    for name, lo, hi in (("size", MIN_SIZE, 4096), ("steps", 1, None), ("batch", 1, 256), ("seed", 0, 2**63 - 1)):
+        value = getattr(args, name)
+        if value is not None and (value < lo or (hi is not None and value > hi)):
+            what = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+            errors.append(f"--{name} must be an integer {what}, got {value}")
+    if not [s for s in args.layers.split(",") if s.strip()]:
+        errors.append(f"--layers must name layers (comma-separated) or be 'all', got {args.layers!r}")
+    if args.channels is not None:
+        problem = job.check_channel_syntax(args.channels, "--channels")
+        errors += [problem] if problem else []
+    problem = job.check_workers(args.workers, "--workers")
+    errors += [problem] if problem else []
+    if args.scheduler is not None:
+        problem = job.check_scheduler(args.scheduler, "--scheduler")
+        errors += [problem] if problem else []
+    problem = store.out_dir_problem(args.out, "--out")
+    errors += [problem] if problem else []
+    errors += _check_model_arg(args.model)
+    return errors
 
 
 def _gallery(args):
@@ -316,7 +348,8 @@ def build_parser():
                        parents=[common])
     g.add_argument("--model", default="vgg16_hed", help="modelzoo name or model path (every worker must read it)")
     g.add_argument("--layers", required=True, help="comma-separated layer names, or 'all' (every convolution)")
-    g.add_argument("--channels", default=None, help="e.g. 0:64 or 3,7,10:20 (default: every channel)")
+    g.add_argument("--channels", default=None, help="e.g. 0:64 or 3,7,10:20 (default: every channel); a range "
+                                                         "past the layer is refused, not clipped")
     g.add_argument("--size", type=int, default=128)
     g.add_argument("--steps", type=int, default=None, help="optimization steps (default 512, Lucid's; set by "
                                                             "--preset fast)")
@@ -328,11 +361,12 @@ def build_parser():
     g.add_argument("--negative", action="store_true", help="also render each channel's negative optimum")
     g.add_argument("--out", required=True, help="the gallery directory (resumed if it holds the same job)")
     where = g.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, help="render on a Dask LocalCluster of N processes")
+    where.add_argument("--workers", type=int, default=None,
+                       help="render on a Dask LocalCluster of N processes (at most the CPUs; more is refused)")
     where.add_argument("--scheduler", default=None, help="render on an existing Dask cluster (tcp://HOST:PORT)")
     g.add_argument("--no-site", action="store_true", help="do not (re)build OUT/site/")
     g.add_argument("--quiet", action="store_true")
-    g.set_defaults(fn=_gallery)
+    g.set_defaults(fn=_gallery, check=_check_gallery_args)
     benches = ["kernels", "kernels-gpu", "sample", "render", "lucid", "attribution", "gallery"]
     b = sub.add_parser("bench", help="benchmarks: " + " | ".join(benches))
     b.add_argument("what", choices=benches)

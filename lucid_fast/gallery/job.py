@@ -14,13 +14,12 @@ import datetime
 import fcntl
 import json
 import os
+import re
 import sys
 import time
 
 from .settings import DEFAULT_BATCH, Settings, parse_channels, plan_units, unit_seed
-from .store import GalleryMismatchError, GalleryStore, atomic_write
-
-LOG = "commits.log"
+from .store import LOG, GalleryMismatchError, GalleryStore, atomic_write, out_dir_problem
 
 
 class GalleryError(RuntimeError):
@@ -47,6 +46,95 @@ def tool_version():
     import lucid_fast
 
     return lucid_fast.__version__
+
+
+def cpu_count():
+    """The CPUs this process may run on (its affinity), the limit of ``workers``."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers, flag="workers"):
+    """None, or the reason ``workers`` is refused. The rule: 1 <= workers <= the CPUs this process may use. Each
+    worker is a process with its own TensorFlow and model (hundreds of MB, seconds to start) and gets
+    cores // workers threads, so more workers than CPUs only add memory and start-up time (99 on 2 cores
+    started ~100 processes and rendered nothing in 5 minutes)."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        return f"{flag} must be a positive integer, got {workers!r}"
+    n = cpu_count()
+    if workers > n:
+        return (f"{flag} {workers} is more than the {n} CPU(s) this process may use; each worker is a process "
+                f"with its own model: use at most {n} (or a cluster with scheduler)")
+    return None
+
+
+def check_scheduler(scheduler, flag="scheduler"):
+    """None, or the reason ``scheduler`` (an address, or a ``distributed.Client``) is refused."""
+    if scheduler is None or not isinstance(scheduler, (str, bytes)):
+        return None  # a Client (checked when used)
+    if not isinstance(scheduler, str) or not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s:/][^\s]*", scheduler):
+        return (f"{flag} must be a Dask scheduler address such as tcp://HOST:8786 (or HOST:8786), "
+                f"got {scheduler!r}")
+    return None
+
+
+_ITEM = re.compile(r"[0-9]*")
+
+
+def check_channel_syntax(spec, flag="channels"):
+    """None, or the reason the string channel spec ``spec`` is refused (ASCII digits only: '²' is refused)."""
+    if not isinstance(spec, str):
+        return None
+    for item in spec.split(","):
+        parts = [p.strip() for p in item.split(":")]
+        if len(parts) > 2 or parts == [""] or not all(_ITEM.fullmatch(p) for p in parts):
+            return (f"{flag}: bad item {item!r} in {spec!r}: write N, A:B, :B or A: with non-negative integers "
+                    "(digits 0-9), comma-separated")
+    return None
+
+
+def check_channels(spec, n_channels, layer):
+    """The sorted channels ``spec`` selects of a layer with ``n_channels`` channels (see
+    :func:`~lucid_fast.gallery.settings.parse_channels`), refusing what would be clipped or rounded: a range
+    that starts or ends past the layer, a channel that is not an integer (1.7)."""
+    problem = check_channel_syntax(spec)
+    if problem:
+        raise ValueError(f"gallery: {problem}")
+    if isinstance(spec, str):
+        for item in spec.split(","):
+            parts = [p.strip() for p in item.split(":")]
+            if len(parts) != 2:
+                continue
+            start, stop = (int(p) if p else None for p in parts)
+            if (start is not None and start >= n_channels) or (stop is not None and stop > n_channels):
+                raise ValueError(f"gallery: channels: the range {item.strip()!r} reaches past {layer!r}, which has "
+                                 f"{n_channels} channels (0..{n_channels - 1}); nothing is clipped: write a range "
+                                 f"within 0:{n_channels}")
+    elif spec is not None and not isinstance(spec, int) and hasattr(spec, "__iter__"):
+        spec = list(spec)
+        for c in spec:
+            if isinstance(c, bool) or not hasattr(c, "__index__"):
+                raise ValueError(f"gallery: channels must be integers (nothing is rounded), got {c!r}")
+    return parse_channels(spec, n_channels, layer)
+
+
+def report_problems(store, stream=None):
+    """Prints each damaged file the store met (once) and what happens to it."""
+    stream = stream or sys.stderr
+    done = getattr(store, "_printed", set())
+    for path, what in store.problems:
+        if path in done:
+            continue
+        done.add(path)
+        then = ("rewritten from the layers of this run" if os.path.basename(path) == "layers.json"
+                else "its channel is rendered again")
+        stream.write(f"gallery: damaged file {path}: {what}; {then}\n")
+    store._printed = done
+    stream.flush()
 
 
 def resolve_layers(adapter, layers):
@@ -177,12 +265,17 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
         model: a modelzoo name, a model path (for ``workers``/``scheduler``: a path every worker can read), or
             (in-process runs only) a ``tf.keras.Model`` / ``lucid_fast.models`` adapter.
         layers: names (a list or "a,b"), or "all" (every convolution).
-        out: the gallery directory (created; if it holds a job, it must be the same job).
-        channels: which channels of each layer (None: all; see :func:`~lucid_fast.gallery.settings.parse_channels`).
+        out: the gallery directory (created; if it holds a job, it must be the same job, unless that job never
+            committed a channel, e.g. it was refused for memory or its scheduler was unreachable: then it is
+            replaced). Damaged records, images and ``layers.json`` are reported on stderr and rendered again.
+        channels: which channels of each layer (None: all; see :func:`~lucid_fast.gallery.settings.parse_channels`);
+            nothing is clipped or rounded: a range that reaches past a layer (``"0:99999"`` on 8 channels) and a
+            channel that is not an integer are refused (:func:`check_channels`).
         size, steps, batch, seed, negative, preset: the render settings (:class:`Settings`); ``batch`` None
             means :data:`DEFAULT_BATCH`; ``steps`` None means 512 (Lucid's default), or the preset's number of
             steps with ``preset="fast"`` (which sets the learning rate and transforms per phase).
-        workers: render on a Dask ``LocalCluster`` of this many worker processes.
+        workers: render on a Dask ``LocalCluster`` of this many worker processes, at most the CPUs this process
+            may use (:func:`check_workers`: more is refused, not capped).
         scheduler: render on an existing Dask cluster (``"tcp://host:8786"``, or a ``distributed.Client``).
         site: build the static site under ``out/site`` at the end.
         sprites: write each layer's sprite sheet at the end.
@@ -201,8 +294,11 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
                             negative=negative, preset=preset)
     if workers is not None and scheduler is not None:
         raise ValueError("gallery: give workers (a LocalCluster) or scheduler (an existing cluster), not both")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"gallery: workers must be a positive int, got {workers!r}")
+    # every check that needs no model comes before it loads (22-45 s for a zoo model)
+    for problem in (check_workers(workers), check_scheduler(scheduler), out_dir_problem(out),
+                    check_channel_syntax(channels)):
+        if problem:
+            raise ValueError(f"gallery: {problem}")
     distributed = workers is not None or scheduler is not None
     if distributed and not isinstance(model, (str, os.PathLike)):
         raise ValueError("gallery: a Dask run loads the model in every worker: pass a modelzoo name or a path "
@@ -210,10 +306,13 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     renderer = ChannelBatchRenderer(model, settings)
     adapter = renderer.adapter
     layer_names = resolve_layers(adapter, layers)
-    requested = {name: parse_channels(channels, renderer.layer_channels(name), name) for name in layer_names}
+    requested = {name: check_channels(channels, renderer.layer_channels(name), name) for name in layer_names}
     model_name = os.fspath(model) if isinstance(model, (str, os.PathLike)) else adapter.name
     store = GalleryStore(out, model_name, renderer.fingerprint, settings, tool_version())
     result = GalleryResult(store.root, requested)
+    if store.replaced:
+        sys.stderr.write(f"gallery: {store.root} held a job that committed no channel ({store.replaced}); "
+                         "replaced by this one\n")
     with _job_lock(store.root):
         store.remove_stale_temporaries()
         order = {name: i for i, name in enumerate(adapter.layer_names())}
@@ -224,6 +323,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
             done = set(store.done_channels(name, chans))
             result.skipped += len(done)
             units += [(name, u) for u in plan_units(chans, settings.batch) if not set(u) <= done]
+        report_problems(store)
         todo = sum(len(u) for _, u in units)
         bar = _Progress(todo, progress)
         if progress:
@@ -257,6 +357,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
 
             for name in layer_names:
                 write_layer_sprites(store, name)
+        report_problems(store)
         if site:
             from .site import build_site
 

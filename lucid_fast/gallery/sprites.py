@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 
-from .job import run, tool_version
-from .settings import DEFAULT_BATCH, Settings, parse_channels
+from .job import check_channel_syntax, check_channels, run, tool_version
+from .settings import DEFAULT_BATCH, Settings
 from .spritesheet import SPRITES_JSON, SPRITES_PNG, SpriteSheet, sheet_from_store, write_layer_sprites  # noqa: F401
 from .store import GalleryStore
 
@@ -43,14 +43,25 @@ def channel_sprites(model, layer, channels=None, *, size=64, steps=256, batch=No
     from .engine import ChannelBatchRenderer, model_fingerprint
 
     settings = Settings(size=size, steps=steps, batch=DEFAULT_BATCH if batch is None else batch, seed=seed)
+    if channels is not None and not isinstance(channels, str):  # checked before the model loads
+        if isinstance(channels, bool) or not (hasattr(channels, "__index__") or hasattr(channels, "__iter__")):
+            raise ValueError(f"channel_sprites: channels must be None, an integer, integers or a string like "
+                             f"'0:64', got {channels!r}")
+        channels = [channels] if hasattr(channels, "__index__") else list(channels)
+        for c in channels:
+            if isinstance(c, bool) or not hasattr(c, "__index__"):
+                raise ValueError(f"channel_sprites: channels must be integers (nothing is rounded), got {c!r}")
+    problem = check_channel_syntax(channels)
+    if problem:
+        raise ValueError(f"channel_sprites: {problem}")
     renderer = ChannelBatchRenderer(model, settings)
     canon = renderer.adapter.resolve(layer)
     n = renderer.layer_channels(canon)
     if channels is None or isinstance(channels, str):
-        order = parse_channels(channels, n, canon)
+        order = check_channels(channels, n, canon)
     else:
-        order = list(dict.fromkeys(int(c) for c in (channels if not isinstance(channels, int) else [channels])))
-        parse_channels(order, n, canon)  # validates
+        order = list(dict.fromkeys(c.__index__() for c in channels))
+        check_channels(order, n, canon)  # validates the range
     fp = model_fingerprint(renderer.adapter)
     model_dir = f"{_safe(renderer.adapter.name)}-{fp[:12]}"
     version = tool_version()

@@ -14,8 +14,10 @@ Available memory is the smaller of:
 
 ``$LUCID_FAST_MEMORY_LIMIT`` replaces that measurement when set: bytes, or a number with a K/M/G/T suffix
 (powers of 1024), is taken as what is available (lower it on a machine shared with other jobs; raise it when
-an estimate is too cautious for your model). ``LUCID_FAST_MEMORY_LIMIT=off`` turns the checks off: then a
-step that does not fit may abort the process, as plain TensorFlow would.
+an estimate is too cautious for your model). ``LUCID_FAST_MEMORY_LIMIT=off`` (or ``none``) turns the checks off:
+then a step that does not fit may abort the process, as plain TensorFlow would. Anything else (``inf``, ``nan``,
+a negative or zero count, text) is refused with a ``ValueError`` that names the variable and these forms; there is
+no "infinite" limit, write ``off`` for that.
 """
 import os
 
@@ -64,13 +66,15 @@ def _limit_from_env():
     text = raw.upper().removesuffix("IB").removesuffix("B") if raw.upper().endswith("B") else raw.upper()
     unit = text[-1] if text and text[-1] in _UNITS else ""
     number = text[:-1] if unit else text
+    accepted = "a byte count such as 8G, 512M or 2000000000 (K/M/G/T: powers of 1024), or 'off' for no checks"
     try:
         value = float(number) * _UNITS[unit]
     except ValueError:
-        raise ValueError(f"{LIMIT_ENV} must be a byte count such as 8G, 512M or 2000000000 (or 'off'), "
-                         f"got {raw!r}") from None
+        raise ValueError(f"{LIMIT_ENV} must be {accepted}; got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: float() takes them, int() does not
+        raise ValueError(f"{LIMIT_ENV} must be {accepted} (there is no infinite limit: write 'off'); got {raw!r}")
     if not value > 0:
-        raise ValueError(f"{LIMIT_ENV} must be positive (or 'off'), got {raw!r}")
+        raise ValueError(f"{LIMIT_ENV} must be positive: {accepted}; got {raw!r}")
     return False, int(value)
 
 

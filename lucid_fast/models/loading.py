@@ -80,10 +80,29 @@ def load_model(model, **kwargs):
             if path.endswith((".keras", ".h5")):
                 adapter_kwargs = {k: kwargs.pop(k) for k in ("image_value_range", "image_shape", "name")
                                   if k in kwargs}
-                return KerasAdapter(keras.saving.load_model(path, compile=False, **kwargs), **adapter_kwargs)
+                return KerasAdapter(_load_keras_file(keras, path, kwargs), **adapter_kwargs)
             raise ValueError(f"load_model: cannot tell the format of file {path!r} from its extension; "
                              f"accepted: {ACCEPTED}")
         raise ValueError(f"lucid_fast.models.load_model: {path!r} is not an existing path. Model zoo names "
                          f"are loaded with lucid_fast.modelzoo.load_model(name) (or lucid_fast.modelzoo.load(name))"
                          f", which also takes everything this function does. Accepted: {ACCEPTED}")
     raise ValueError(f"load_model: cannot load a {type(model).__name__}; accepted: {ACCEPTED}")
+
+
+def _load_keras_file(keras, path, kwargs):
+    """``keras.saving.load_model`` on an existing ``.keras``/``.h5`` file, with what is wrong with a damaged file
+    said as such (Keras reports a ``.keras`` file that is not a zip archive as "File not found")."""
+    import zipfile
+
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise ValueError(f"load_model: {path!r} exists but is not a Keras model file: a .keras file is a zip "
+                         "archive and this one is not (damaged, truncated or another format); save the model "
+                         "again with model.save(path)")
+    try:
+        return keras.saving.load_model(path, compile=False, **kwargs)
+    except TypeError:
+        raise  # a wrong keyword argument: Keras's own message names it
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"load_model: {path!r} exists but cannot be read as a Keras model file "
+                         f"({type(err).__name__}: {' '.join(str(err).split())}); it may be damaged or truncated, "
+                         "or saved by an incompatible Keras: save the model again with model.save(path)") from err

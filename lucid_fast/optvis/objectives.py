@@ -405,7 +405,8 @@ def as_objective(obj):
             ``T -> tensor`` (wrapped).
 
     Raises:
-        ValueError: a string without a ``:n`` channel suffix (use ``deepdream(layer)`` for a whole layer).
+        ValueError: a string without a ``:n`` channel suffix (use ``deepdream(layer)`` for a whole layer), or
+            whose channel is not an integer >= 0 written in digits (``"block1_conv2:-1"``, ``":+3"``, ``":1.5"``).
         ArgumentError (a ValueError, also a TypeError): anything else (a number, a class, None).
     """
     if isinstance(obj, Objective):
@@ -416,9 +417,11 @@ def as_objective(obj):
             n_channel = int(n)
         except ValueError:
             n_channel = None
-        if not sep or not layer.strip() or n_channel is None:
-            raise ValueError(f"as_objective: a string objective must be 'layer:channel' such as 'mixed4a:97', "
-                             f"got {obj!r} (for a whole layer use objectives.deepdream(layer))")
+        if not sep or not layer.strip() or n_channel is None or not n.strip().isascii() \
+                or not n.strip().isdigit():
+            raise ValueError(f"as_objective: a string objective must be 'layer:channel' with the channel an "
+                             f"integer >= 0, such as 'mixed4a:97', got {obj!r} (for a whole layer use "
+                             f"objectives.deepdream(layer))")
         return channel(layer.strip(), n_channel)
     if callable(obj) and not isinstance(obj, type):
         return _callable_objective(obj)

@@ -77,3 +77,14 @@ def test_empty_aligned_refuses_what_does_not_exist(monkeypatch):
     with pytest.raises(memory.InsufficientMemoryError, match=r"empty_aligned: an array of shape \(4096, 4096, 8\)"):
         ops.empty_aligned((4096, 4096, 8))  # 512 MiB
     assert ops.empty_aligned((1024, 1024, 8)).shape == (1024, 1024, 8)  # 32 MiB: under the checked size
+
+
+@pytest.mark.parametrize("bad", ["inf", "INF", "-inf", "nan", "infG", "1e400", "Infinity"])
+def test_limit_env_inf_and_nan_are_refused_naming_the_variable(monkeypatch, bad):
+    # issue 23: LUCID_FAST_MEMORY_LIMIT=inf raised OverflowError (int(float('inf'))) from every memory check
+    monkeypatch.setenv(memory.LIMIT_ENV, bad)
+    with pytest.raises(ValueError, match=rf"{memory.LIMIT_ENV} must be a byte count.*'off'") as info:
+        memory.available_memory_bytes()
+    assert not isinstance(info.value, OverflowError)
+    with pytest.raises(ValueError, match=memory.LIMIT_ENV):
+        memory.check_fits(1, "x", "y")
