@@ -99,6 +99,11 @@ def start_local_cluster(workers):
     """A LocalCluster of ``workers`` processes, one task at a time each, cores // workers threads each."""
     from distributed import LocalCluster
 
+    from .job import check_workers
+
+    problem = check_workers(workers)
+    if problem:  # the rule of gallery.run, also for direct callers: never more worker processes than CPUs
+        raise ValueError(f"gallery: {problem}")
     threads = max(1, _cpu_count() // workers)
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=None, silence_logs=logging.ERROR, env=thread_env(threads))

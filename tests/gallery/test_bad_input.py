@@ -156,3 +156,10 @@ def test_an_unreachable_scheduler_leaves_nothing_that_blocks_the_next_run(tiny_m
     # was: "holds a job with different settings" although nothing was rendered
     res = gallery.run(tiny_model_path, "conv1", out, channels="0:2", progress=False, **{**SMALL, "steps": 3})
     assert len(res.committed) == 2
+
+
+def test_a_local_cluster_is_never_larger_than_the_cpus():
+    from lucid_fast.gallery import dask_runner
+
+    with pytest.raises(ValueError, match=r"workers 99 is more than the \d+ CPU\(s\)"):
+        dask_runner.start_local_cluster(99)  # was: 99 worker processes
