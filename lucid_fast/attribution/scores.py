@@ -17,6 +17,7 @@ import numbers
 
 import tensorflow as tf
 
+from lucid_fast.misc.errors import ArgumentError
 from lucid_fast.models.accessor import LayerAccessor
 from lucid_fast.optvis.objectives import Objective
 
@@ -70,8 +71,16 @@ class Score(Objective):
         layers = self.layers if other is None else tuple(dict.fromkeys(self.layers + other.layers))
         return Score(objective.objective_func, layers, description, key)
 
+    def _refuse_number(self, op, other):
+        """Scores add and subtract scores only: a constant changes no attribution. An ArgumentError (a ValueError
+        and the TypeError Python's operators raised here before)."""
+        if _is_number(other):
+            raise ArgumentError(f"Score: cannot {op} the number {other!r} and the score {self.description!r}; "
+                                "scores add and subtract other scores, and multiply or divide by numbers")
+
     def __add__(self, other):
         if not isinstance(other, Score):
+            self._refuse_number("add", other)
             return NotImplemented
         return self._made(super().__add__(other), other, f"{self.description} + {other.description}",
                           ("+", self.key, other.key))
@@ -79,21 +88,27 @@ class Score(Objective):
     def __radd__(self, other):
         if _is_number(other) and other == 0:  # sum([...]) starts from 0
             return self
+        self._refuse_number("add", other)
         return NotImplemented
 
     def __sub__(self, other):
         if not isinstance(other, Score):
+            self._refuse_number("subtract", other)
             return NotImplemented
         return self._made(super().__sub__(other), other, f"{self.description} - {other.description}",
                           ("-", self.key, other.key))
 
     def __rsub__(self, other):
+        self._refuse_number("subtract", other)
         return NotImplemented
 
     def __neg__(self):
         return self._made(super().__neg__(), None, f"-({self.description})", ("neg", self.key))
 
     def __mul__(self, factor):
+        if isinstance(factor, Score):
+            raise ArgumentError(f"Score: cannot multiply the scores {self.description!r} and "
+                                f"{factor.description!r}; a score multiplies by numbers only")
         if not _is_number(factor):
             return NotImplemented
         f = float(factor)
@@ -102,6 +117,9 @@ class Score(Objective):
     __rmul__ = __mul__
 
     def __truediv__(self, factor):
+        if isinstance(factor, Score):
+            raise ArgumentError(f"Score: cannot divide the score {self.description!r} by the score "
+                                f"{factor.description!r}; a score can only be divided by a number")
         if not _is_number(factor):
             return NotImplemented
         f = float(factor)

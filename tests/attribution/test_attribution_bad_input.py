@@ -130,3 +130,16 @@ def test_score_with_refuses_complex_or_non_finite_acts(m, image):
 def test_neuron_groups_refuses_complex_acts():
     with pytest.raises(ValueError, match="neuron_groups: acts must be an array of real numbers"):
         attribution.neuron_groups(np.ones((4, 4, 3), np.complex64), 2)
+
+
+def test_score_algebra_errors_are_value_errors_and_still_type_errors(m):
+    # was: Python's bare "unsupported operand type(s)" TypeError for a number or a product of scores
+    dog, cat = attribution.score(m, "dog"), attribution.score(m, "cat")
+    for bad, match in [(lambda: dog + 1, "cannot add the number 1"), (lambda: 1 - dog, "cannot subtract the number 1"),
+                       (lambda: dog - 2.5, "cannot subtract the number 2.5"), (lambda: 3 + dog, "cannot add"),
+                       (lambda: dog * cat, "cannot multiply the scores 'dog' and 'cat'"),
+                       (lambda: dog / cat, "can only be divided by a number"), (lambda: 2 / dog, "cannot divide int")]:
+        with pytest.raises(ValueError, match=match) as info:
+            bad()
+        assert isinstance(info.value, TypeError)
+    assert sum([dog, cat]).description == "dog + cat" and (2 * dog - cat / 4).layers == dog.layers
