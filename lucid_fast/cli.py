@@ -209,7 +209,7 @@ def _layers(args):
 
 def _check_gallery_args(args):
     """Every error of the gallery arguments that can be found without TensorFlow or the model, one line each."""
-    from lucid_fast.gallery import job, store
+    from lucid_fast.gallery import dask_runner, job, store
 
     errors = []
     for name, lo, hi in (("size", MIN_SIZE, 4096), ("steps", 1, None), ("batch", 1, 256), ("seed", 0, 2**63 - 1)):
@@ -222,7 +222,7 @@ def _check_gallery_args(args):
     if args.channels is not None:
         problem = job.check_channel_syntax(args.channels, "--channels")
         errors += [problem] if problem else []
-    problem = job.check_workers(args.workers, "--workers")
+    problem = dask_runner.check_workers(args.workers, "--workers")
     errors += [problem] if problem else []
     if args.scheduler is not None:
         problem = job.check_scheduler(args.scheduler, "--scheduler")

@@ -20,11 +20,28 @@ import sys
 _RENDERER = {}  # per worker process: (model, settings json) -> ChannelBatchRenderer, filled on first use
 
 
-def _cpu_count():
+def cpu_count():
+    """The CPUs this process may run on (its affinity), the limit of ``workers``."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def check_workers(workers, flag="workers"):
+    """None, or the reason ``workers`` is refused. The rule: 1 <= workers <= the CPUs this process may use. Each
+    worker is a process with its own TensorFlow and model (hundreds of MB, seconds to start) and gets
+    cores // workers threads, so more workers than CPUs only add memory and start-up time (99 on 2 cores
+    started ~100 processes and rendered nothing in 5 minutes)."""
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        return f"{flag} must be a positive integer, got {workers!r}"
+    n = cpu_count()
+    if workers > n:
+        return (f"{flag} {workers} is more than the {n} CPU(s) this process may use; each worker is a process "
+                f"with its own model: use at most {n} (or a cluster with scheduler)")
+    return None
 
 
 def thread_env(threads):
@@ -60,7 +77,7 @@ def worker_renderer(model, settings_json, workers_per_host):
         if n_here is None:  # an address the scheduler lists differently: one host means this one
             n_here = next(iter(workers_per_host.values())) if len(workers_per_host) == 1 else 1
         n_here = max(1, int(n_here))
-        _configure_threads(max(1, _cpu_count() // n_here))
+        _configure_threads(max(1, cpu_count() // n_here))
         from .engine import ChannelBatchRenderer
         from .settings import Settings
 
@@ -99,12 +116,10 @@ def start_local_cluster(workers):
     """A LocalCluster of ``workers`` processes, one task at a time each, cores // workers threads each."""
     from distributed import LocalCluster
 
-    from .job import check_workers
-
     problem = check_workers(workers)
     if problem:  # the rule of gallery.run, also for direct callers: never more worker processes than CPUs
         raise ValueError(f"gallery: {problem}")
-    threads = max(1, _cpu_count() // workers)
+    threads = max(1, cpu_count() // workers)
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=None, silence_logs=logging.ERROR, env=thread_env(threads))
 

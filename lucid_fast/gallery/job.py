@@ -18,6 +18,7 @@ import re
 import sys
 import time
 
+from .dask_runner import check_workers
 from .settings import DEFAULT_BATCH, Settings, parse_channels, plan_units, unit_seed
 from .store import LOG, GalleryMismatchError, GalleryStore, atomic_write, out_dir_problem
 
@@ -46,30 +47,6 @@ def tool_version():
     import lucid_fast
 
     return lucid_fast.__version__
-
-
-def cpu_count():
-    """The CPUs this process may run on (its affinity), the limit of ``workers``."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def check_workers(workers, flag="workers"):
-    """None, or the reason ``workers`` is refused. The rule: 1 <= workers <= the CPUs this process may use. Each
-    worker is a process with its own TensorFlow and model (hundreds of MB, seconds to start) and gets
-    cores // workers threads, so more workers than CPUs only add memory and start-up time (99 on 2 cores
-    started ~100 processes and rendered nothing in 5 minutes)."""
-    if workers is None:
-        return None
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        return f"{flag} must be a positive integer, got {workers!r}"
-    n = cpu_count()
-    if workers > n:
-        return (f"{flag} {workers} is more than the {n} CPU(s) this process may use; each worker is a process "
-                f"with its own model: use at most {n} (or a cluster with scheduler)")
-    return None
 
 
 def check_scheduler(scheduler, flag="scheduler"):
