@@ -20,6 +20,9 @@ the engine's kernels) and channel reads (which channels of which layers an objec
 :mod:`lucid_fast.optvis.objective_core`, where they are defined; this module holds the objective factories
 and re-exports that module's public names, so ``from lucid_fast.optvis.objectives import Objective`` works.
 """
+import math
+import numbers
+
 import numpy as np
 import tensorflow as tf
 
@@ -111,12 +114,18 @@ def channels_per_image(layer, channels, signs=None):
     available per step (:class:`PerImageObjective`). Where the model computes only these channels of the layer,
     they are read as computed, without expanding them to the whole layer.
     """
-    channels = [int(c) for c in channels]
+    channels = list(channels)
     for c in channels:
-        _check_channel("channels_per_image", c)
-    signs = [1.0] * len(channels) if signs is None else [float(s) for s in signs]
+        _check_channel("channels_per_image", c)  # an int: "5" or 5.7 are refused, not converted
+        if c < 0:
+            raise ValueError(f"channels_per_image: channels must be >= 0, got {c}")
+    channels = [int(c) for c in channels]
+    signs = [1.0] * len(channels) if signs is None else list(signs)
     if len(signs) != len(channels):
         raise ValueError(f"channels_per_image: {len(signs)} signs for {len(channels)} channels")
+    if not all(isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s) for s in signs):
+        raise ValueError(f"channels_per_image: signs must be finite numbers, got {signs!r}")
+    signs = [float(s) for s in signs]
 
     def per_item(T):
         sliced = getattr(T, "sliced", None)

@@ -254,3 +254,19 @@ def test_channel_reducer_names_an_unknown_keyword_and_what_it_accepts():
     with pytest.raises(ValueError, match="SparseCoder takes no n_components"):
         ChannelReducer(2, "SparseCoder")
     assert ChannelReducer(2, "NMF", max_iter=50, random_state=0).fit_transform(np.ones((3, 3, 4))).shape == (3, 3, 2)
+
+
+@pytest.mark.parametrize("channels, signs, bad", [
+    ([1, "5"], None, "must be an int"),
+    ([1, 5.7], None, "must be an int"),
+    ([1, -2], None, "must be >= 0"),
+    ([1, 2], [1.0], "1 signs for 2 channels"),
+    ([1, 2], [1.0, float("nan")], "signs must be finite"),
+    ([1, 2], [1.0, True], "signs must be finite"),
+])
+def test_channels_per_image_refuses_what_it_would_convert(channels, signs, bad):
+    """A gallery unit's objective takes channel ints and finite signs; nothing is converted or truncated."""
+    from lucid_fast.optvis import objectives
+
+    with pytest.raises(ValueError, match=bad):
+        objectives.channels_per_image("conv", channels, signs)
