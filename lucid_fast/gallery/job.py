@@ -81,21 +81,6 @@ def check_channels(spec, n_channels, layer):
     problem = check_channel_syntax(spec)
     if problem:
         raise ValueError(f"gallery: {problem}")
-    if isinstance(spec, str):
-        for item in spec.split(","):
-            parts = [p.strip() for p in item.split(":")]
-            if len(parts) != 2:
-                continue
-            start, stop = (int(p) if p else None for p in parts)
-            if (start is not None and start >= n_channels) or (stop is not None and stop > n_channels):
-                raise ValueError(f"gallery: channels: the range {item.strip()!r} reaches past {layer!r}, which has "
-                                 f"{n_channels} channels (0..{n_channels - 1}); nothing is clipped: write a range "
-                                 f"within 0:{n_channels}")
-    elif spec is not None and not isinstance(spec, int) and hasattr(spec, "__iter__"):
-        spec = list(spec)
-        for c in spec:
-            if isinstance(c, bool) or not hasattr(c, "__index__"):
-                raise ValueError(f"gallery: channels must be integers (nothing is rounded), got {c!r}")
     return parse_channels(spec, n_channels, layer)
 
 

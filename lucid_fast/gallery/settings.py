@@ -186,8 +186,9 @@ def plan_units(channels, batch):
 
 def parse_channels(spec, n_channels, layer="layer"):
     """Channels of a layer from a spec: None (all), an int, an iterable of ints, or a string of comma-separated
-    items ``"7"``, ``"0:64"``, ``":16"``, ``"100:"``. Ranges follow Python's slices (their end is clipped to the
-    layer, so ``0:512`` on a 64-channel layer means all 64); a single channel outside the layer is an error.
+    items ``"7"``, ``"0:64"``, ``":16"``, ``"100:"``. Ranges follow Python's slices, within the layer: nothing is
+    clipped, so ``0:512`` on a 64-channel layer is an error (write ``0:64`` or ``:``), as is a single channel
+    outside the layer.
 
     Returns:
         A sorted list of distinct channel numbers.
@@ -207,11 +208,15 @@ def parse_channels(spec, n_channels, layer="layer"):
                 out.add(_check_channel(int(parts[0]), n_channels, layer))
             else:
                 start, stop = (int(p) if p else None for p in parts)
+                if (start is not None and start >= n_channels) or (stop is not None and stop > n_channels):
+                    raise ValueError(f"gallery: channels: the range {item.strip()!r} reaches past {layer!r}, which "
+                                     f"has {n_channels} channels (0..{n_channels - 1}); nothing is clipped: write a "
+                                     f"range within 0:{n_channels}")
                 out.update(range(n_channels)[slice(start, stop)])
     else:
         for c in ([spec] if isinstance(spec, int) else list(spec)):
             if isinstance(c, bool) or not hasattr(c, "__index__"):
-                raise ValueError(f"gallery: channels must be ints, got {c!r}")
+                raise ValueError(f"gallery: channels must be integers (nothing is rounded), got {c!r}")
             out.add(_check_channel(int(c), n_channels, layer))
     if not out:
         raise ValueError(f"gallery: the channel spec {spec!r} selects no channel of {layer!r} "

@@ -73,6 +73,8 @@ def _link_or_copy(src, dst):
     except OSError:
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+    if os.path.lexists(tmp):  # dst was already a link to src: rename() of a file onto itself leaves tmp in place
+        os.unlink(tmp)
 
 
 def objective_svg(trace, negative_trace=None, width=520, height=220):

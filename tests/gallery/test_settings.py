@@ -8,13 +8,17 @@ from lucid_fast.gallery.settings import Settings, parse_channels, unit_seed
 def test_parse_channels():
     assert parse_channels(None, 5) == [0, 1, 2, 3, 4]
     assert parse_channels("0:3", 64) == [0, 1, 2]
-    assert parse_channels("0:512", 64) == list(range(64))  # a range's end is clipped to the layer (slice rules)
+    assert parse_channels("0:64", 64) == list(range(64))
+    with pytest.raises(ValueError, match="reaches past .* nothing is clipped"):
+        parse_channels("0:512", 64)  # README: nothing is clamped
+    with pytest.raises(ValueError, match="reaches past"):
+        parse_channels("70:", 64)
     assert parse_channels("60:", 64) == [60, 61, 62, 63]
     assert parse_channels(":2, 7, 5:6", 64) == [0, 1, 5, 7]
     assert parse_channels([9, 3, 3], 10) == [3, 9]
     assert parse_channels(4, 10) == [4]
     for bad, msg in [("64", "outside"), ([10], "outside"), ("a:b", "bad channel item"), ("1:2:3", "bad channel"),
-                     ("-1", "bad channel"), ("", "bad channel"), ("70:80", "selects no channel"), ([1.5], "ints"),
+                     ("-1", "bad channel"), ("", "bad channel"), ("70:80", "reaches past"), ("3:3", "selects no channel"), ([1.5], "integers"),
                      (True, "channels must be")]:
         with pytest.raises(ValueError, match=msg):
             parse_channels(bad, 64 if not isinstance(bad, list) else 10)

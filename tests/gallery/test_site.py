@@ -112,3 +112,13 @@ def test_settings_without_a_preset_show_the_learning_rate():
 
     rows = dict(Settings(steps=6, learning_rate=0.07).display_rows())
     assert rows["learning_rate"] == 0.07 and rows["transforms"] == "standard" and "schedule" not in rows
+
+
+def test_rebuilding_the_site_leaves_no_temporary_files(built_gallery):
+    """The site links the channel PNGs in; a rebuild over links that already point at them (rename of a file onto
+    itself does nothing) must not leave its <name>.tmp behind."""
+    out, _ = built_gallery
+    for _ in range(2):
+        gallery.build_site(str(out))
+    left = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "site")) for f in fs if f.endswith(".tmp")]
+    assert left == []
