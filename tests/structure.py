@@ -82,7 +82,7 @@ BENCH_LAYER_EXTRA = ("render_baseline", "_lucid_compat")  # plus every unit name
 BINDINGS_USERS = ("ops", "optvis", "models", "bench")
 # Leaf utilities that import nothing of lucid_fast (stdlib and numpy only), so the lowest layer can use them:
 # ``bindings/checks.py`` refuses an allocation that would not fit in memory (``misc.memory``).
-BASE_MODULES = ("misc.memory", "misc.atomic", "misc.image", "misc.notebook", "misc.download")
+BASE_MODULES = ("misc.memory", "misc.atomic", "misc.image", "misc.notebook", "misc.download", "misc.seeding")
 BENCH_ONLY_AT_TOP = ("render_baseline.py", "_lucid_compat.py")  # plus bench*.py
 TF_MODULES = ("tensorflow", "keras", "tf_keras")
 SKIP_DIRS = ("__pycache__", "build")

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from lucid_fast.misc.seeding import check_seed
 from lucid_fast.models.accessor import LayerAccessor
 
 __all__ = ["Attribution", "activations", "attribute", "score_with", "channel", "spatial", "group",
@@ -109,24 +110,6 @@ def _check_int(value, name, who, lo=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
         raise ValueError(f"{who}: {name} must be an int >= {lo}, got {value!r}")
     return int(value)
-
-
-def _check_seed(seed, who):
-    """What ``np.random.default_rng`` takes, as ``render_vis`` checks it: None, an int >= 0, a non-empty sequence
-    of ints >= 0, a SeedSequence, a BitGenerator or a Generator. Returns a Generator."""
-    random = np.random
-    if seed is None or isinstance(seed, (random.Generator, random.SeedSequence, random.BitGenerator)):
-        return random.default_rng(seed)
-
-    def is_count(v):
-        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-
-    if is_count(seed):
-        return random.default_rng(int(seed))
-    if isinstance(seed, (list, tuple, np.ndarray)) and len(seed) and all(is_count(v) for v in np.ravel(seed)):
-        return random.default_rng([int(v) for v in np.ravel(seed)])
-    raise ValueError(f"{who}: seed must be None, an integer >= 0 (or a sequence of them) or a numpy.random."
-                     f"Generator, got {seed!r}")
 
 
 def _as_real(value, name, who):
@@ -391,7 +374,7 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     steps = _check_int(steps, "steps", who)  # checked for "linear" too, which uses one point
     if method == "linear":
         steps = 1
-    rng = _check_seed(seed, who)  # checked for every method; only "stochastic_path" draws from it
+    rng = check_seed(who, seed)  # checked for every method; only "stochastic_path" draws from it
     batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical, acts = _prepare(model, image, layer, who)
     the_score = _score(adapter, score_spec)

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from lucid_fast import ops
-from lucid_fast._bindings import checks
+from lucid_fast.misc.seeding import check_seed
 
 from . import preflight
 from .optimizers import Adam
@@ -63,7 +63,7 @@ class Engine:
         self.graph = parameterization
         self.chain = chain
         self.optimizer = optimizer
-        self.rng = checks.check_seed(who, seed)
+        self.rng = check_seed(who, seed)
         self.relu_gradient_override = bool(relu_gradient_override)
         self.who = who
         self.step_count = 0

@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 
-from lucid_fast._bindings import checks
 from lucid_fast.misc.errors import ArgumentError
 from lucid_fast.misc.notebook import in_notebook
+from lucid_fast.misc.seeding import check_seed
 from lucid_fast.models.accessor import ALPHA_TRANSFORMED, strip_name  # noqa: F401  (ALPHA_TRANSFORMED: public here)
 
 from . import objectives
@@ -72,7 +72,7 @@ class VisSession(Engine):
                  relu_gradient_override=True, seed=None):
         from lucid_fast import modelzoo
 
-        rng = checks.check_seed("render_vis", seed)  # a bad seed is refused before the model loads
+        rng = check_seed("render_vis", seed)  # a bad seed is refused before the model loads
         adapter = modelzoo.load_model(model)
         objective = objectives.as_objective(objective_f)
         graph = param_mod.ParamGraph(make_param(param_f))
