@@ -128,6 +128,8 @@ def check_array(view, name, arr, ndim, finite=True, shape=None):
     if out.ndim != ndim or not np.issubdtype(out.dtype, np.number):
         raise ValueError(f"{view}: {name} must be a {ndim}-D numeric array, got shape {np.shape(arr)} "
                          f"dtype {out.dtype}")
+    if out.size == 0:
+        raise ValueError(f"{view}: {name} is empty (shape {out.shape}): every axis needs at least one entry")
     out = out.astype(np.float32)
     if finite and not np.isfinite(out).all():
         bad = int(out.size - np.count_nonzero(np.isfinite(out)))

@@ -121,3 +121,17 @@ def test_spatial_attribution_uint8_hint_reads_as_over_255():
     np.testing.assert_allclose(view.hint1, ref.hint1, atol=1e-6)
     with pytest.raises(ValueError, match="hint1 has shape"):
         views.SpatialAttribution(img, np.ones((2, 2, 2, 2)), hint1=np.zeros((3, 3, 3), np.uint8))
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda img: views.ActivationGrid(img, np.zeros((0, 0, 8, 8, 3), np.float32)), "cells"),
+    (lambda img: views.ChannelAttribution(np.zeros((0,), np.float32)), "attr"),
+    (lambda img: views.NeuronGroups(img, np.zeros((0, 4, 4), np.float32)), "spatial_factors"),
+    (lambda img: views.SemanticDictionary(img, np.zeros((0, 0, 8), np.float32)), "acts"),
+    (lambda img: views.SpatialAttribution(img, np.zeros((0, 0, 0, 0), np.float32)), "attr"),
+])
+def test_empty_arrays_are_refused_by_name(make, name):
+    """An empty array is a ValueError naming the argument, not numpy's "zero-size array to reduction" (issue 23)."""
+    img = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=f"{name} is empty"):
+        make(img)
