@@ -72,7 +72,7 @@ class ObjectiveStep:
         self.transforms = tuple(transforms)
         self.per_item = bool(per_item)
         self.feeds = {name: tf.TensorSpec(shape, dtype) for name, (shape, dtype) in (feeds or {}).items()}
-        self.slice_channels = True  # compute only the channels the objective declares it reads (channel_slices)
+        self._slice_channels = True  # compute only the channels the objective declares it reads (channel_slices)
         self.layer_channels = {}
         self.wants_alpha = False
         self.sliced = ()
@@ -139,6 +139,18 @@ class ObjectiveStep:
                              f"model {self.adapter.name!r}: {msg[-1].strip(chr(34)) if msg else repr(err)}"
                              ) from err
         return tuple(seen)
+
+    @property
+    def slice_channels(self):
+        """Whether the model computes only the channels the objective declares (on by default); setting it
+        traces the step again."""
+        return self._slice_channels
+
+    @slice_channels.setter
+    def slice_channels(self, on):
+        self._slice_channels = bool(on)
+        self._fns = {}
+        self.sliced = ()
 
     def channel_slices(self):
         """``{layer: channels}`` for every layer the objective reads, when it declares which channels of each

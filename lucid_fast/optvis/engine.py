@@ -103,8 +103,7 @@ class Engine:
 
     @slice_channels.setter
     def slice_channels(self, on):
-        self.model_step.slice_channels = bool(on)
-        self.model_step._fns = {}
+        self.model_step.slice_channels = on
 
     def channel_slices(self):
         """``{layer: channels}`` the model computes (see ``ObjectiveStep.channel_slices``)."""
