@@ -20,11 +20,14 @@ from lucid_fast.models.protocol import _check_image_shape, _check_value_range
 from lucid_fast.models.tf_base import TFModelAdapter, _info_from_shape
 from lucid_fast.models.tf_memory import _downstream_bytes
 from lucid_fast.models.tf_overrides import (
+    _FORCED_RELU6_GRAD_NAME,
+    _FORCED_RELU_GRAD_NAME,
     _MAXPOOL_GRAD_NAMES,
     _RELU6_GRAD_NAME,
     _RELU_GRAD_NAME,
     _check_maxpool_grad,
     _register_override_gradients,
+    relu_override_mode,
 )
 
 __all__ = ["GraphDefAdapter", "load_graphdef", "load_saved_model"]
@@ -244,7 +247,7 @@ class GraphDefAdapter(TFModelAdapter):
     def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         requested, canonical = self._resolve_all(layer_names)
         maxpool_grad = _check_maxpool_grad(maxpool_grad)
-        wrapped = self._wrapped_function(tuple(canonical), bool(relu_override), maxpool_grad)
+        wrapped = self._wrapped_function(tuple(canonical), relu_override_mode(relu_override), maxpool_grad)
 
         def activations(x_t):
             # the value-range mapping runs inside the wrapped function, in front of the imported graph
@@ -252,13 +255,15 @@ class GraphDefAdapter(TFModelAdapter):
             return dict(zip(requested, outputs))
 
         activations.layer_names = tuple(canonical)
-        activations.relu_override = bool(relu_override)
+        activations.relu_override = relu_override_mode(relu_override)
         activations.maxpool_grad = maxpool_grad
         return activations
 
     def _override_map(self, relu_override, maxpool_grad):
         mapping = {}
-        if relu_override:
+        if relu_override == "force":
+            mapping.update({"Relu": _FORCED_RELU_GRAD_NAME, "Relu6": _FORCED_RELU6_GRAD_NAME})
+        elif relu_override:
             mapping.update({"Relu": _RELU_GRAD_NAME, "Relu6": _RELU6_GRAD_NAME})
         if maxpool_grad is not None:
             mapping["MaxPool"] = _MAXPOOL_GRAD_NAMES[maxpool_grad]
@@ -343,7 +348,7 @@ class GraphDefAdapter(TFModelAdapter):
                 holder.attr["dtype"].type = tf.float32.as_datatype_enum
         lo, hi = self.image_value_range
         input_ref = self.input_name + ":0"
-        overrides = self._override_map(bool(relu_override), maxpool_grad)
+        overrides = self._override_map(relu_override_mode(relu_override), maxpool_grad)
 
         def body(x, acts):
             graph = tf.compat.v1.get_default_graph()
@@ -370,7 +375,7 @@ class GraphDefAdapter(TFModelAdapter):
 
         activations.layer_names = tuple(canonical)
         activations.needs_input = needs_input
-        activations.relu_override = bool(relu_override)
+        activations.relu_override = relu_override_mode(relu_override)
         activations.maxpool_grad = maxpool_grad
         return activations
 

@@ -25,7 +25,7 @@ from lucid_fast.models.tf_keras_nodes import (
     _sliceable_layer,
 )
 from lucid_fast.models.tf_memory import _downstream_bytes
-from lucid_fast.models.tf_overrides import _check_maxpool_grad
+from lucid_fast.models.tf_overrides import _check_maxpool_grad, relu_override_mode
 
 __all__ = ["KerasAdapter"]
 
@@ -216,7 +216,7 @@ class KerasAdapter(TFModelAdapter):
         requested, canonical = self._resolve_all(layer_names)
         keys = [self._taps[c] for c in canonical]
         steps = self._needed_steps(keys)
-        relu_override = bool(relu_override)
+        relu_override = relu_override_mode(relu_override)
         maxpool_grad = _check_maxpool_grad(maxpool_grad)
 
         def activations(x_t):
@@ -235,7 +235,7 @@ class KerasAdapter(TFModelAdapter):
         requested, canonical = self._resolve_all(layer_names)
         splice_key = self._taps[splice]
         keys = [self._taps[c] for c in canonical]
-        relu_override = bool(relu_override)
+        relu_override = relu_override_mode(relu_override)
         maxpool_grad = _check_maxpool_grad(maxpool_grad)
         # Walk back from the outputs, stopping at the spliced value. A fused Conv/Dense step whose
         # pre-activation is spliced only applies its activation ("act_only").
@@ -331,7 +331,7 @@ class KerasAdapter(TFModelAdapter):
                 sliced[index] = indices[positions[0]]
         sliced_steps = {id(self._steps[i]): idx for i, idx in sliced.items()}
         sliced_names = tuple(n for n, k in zip(names, keys) if self._producer.get(k) in sliced)
-        relu_override = bool(relu_override)
+        relu_override = relu_override_mode(relu_override)
 
         def activations(x_t):
             values = self._input_values(x_t)

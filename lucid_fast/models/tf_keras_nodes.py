@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import tensorflow as tf
 
-from lucid_fast.models.tf_overrides import redirected_relu, redirected_relu6, smooth_maxpool
+from lucid_fast.models.tf_overrides import relu_fn, smooth_maxpool
 
 def _keras():
     import keras  # noqa: PLC0415 - imported on use; TF already imports it
@@ -167,10 +167,8 @@ class _KerasStep:
 
 def _keras_activation(step, pre, relu_override):
     """The fused activation of a "split" step applied to its pre-activation value."""
-    if relu_override and step.act_kind == "relu":
-        return redirected_relu(pre)
-    if relu_override and step.act_kind == "relu6":
-        return redirected_relu6(pre)
+    if relu_override and step.act_kind in ("relu", "relu6"):
+        return relu_fn(step.act_kind, relu_override)(pre)
     return step.op.activation(pre)
 
 
@@ -200,7 +198,7 @@ def _run_keras_step(step, values, relu_override, maxpool_grad=None):
         return
     if step.mode == "relu" and relu_override:
         x = values[step.in_keys[0]]
-        values[step.out_keys[0]] = redirected_relu(x) if step.act_kind == "relu" else redirected_relu6(x)
+        values[step.out_keys[0]] = relu_fn(step.act_kind, relu_override)(x)
         return
     if maxpool_grad is not None and len(step.in_keys) == 1:
         pooled = _keras_maxpool(op, values[step.in_keys[0]], maxpool_grad)
@@ -254,7 +252,4 @@ def _run_keras_step_sliced(step, values, relu_override, idx):
         values[step.out_keys[0]] = pre
         return
     values[step.pre_key] = pre
-    if step.act_kind == "relu":
-        values[step.out_keys[0]] = redirected_relu(pre) if relu_override else tf.nn.relu(pre)
-    else:
-        values[step.out_keys[0]] = redirected_relu6(pre) if relu_override else tf.nn.relu6(pre)
+    values[step.out_keys[0]] = relu_fn("relu" if step.act_kind == "relu" else "relu6", relu_override)(pre)

@@ -20,6 +20,11 @@ __all__ = [
     "redirected_relu_grad",
     "redirected_relu",
     "redirected_relu6",
+    "forced_redirected_relu",
+    "forced_redirected_relu6",
+    "RELU_OVERRIDE_MODES",
+    "relu_override_mode",
+    "relu_fn",
     "MAXPOOL_GRADS",
     "SMOOTH_MAXPOOL_EPSILON",
     "GRAD_BLUR_WEIGHTS",
@@ -32,7 +37,28 @@ __all__ = [
 # Lucid's redirected ReLU gradient
 # ---------------------------------------------------------------------------------------------------------------
 
-def redirected_relu_grad(x, grad, upper=None):
+RELU_OVERRIDE_MODES = (False, True, "force")
+
+
+def relu_override_mode(value):
+    """A ``relu_override`` setting: False (TensorFlow's ReLU gradient), True (Lucid's redirected gradient, decided
+    per batch item) or ``"force"`` (the redirected gradient for every item; the engine's second pass for an image
+    whose gradient the ordinary one left at exactly zero)."""
+    if isinstance(value, str):
+        if value != "force":
+            raise ValueError(f"relu_override must be False, True or 'force', got {value!r}")
+        return "force"
+    return bool(value)
+
+
+def relu_fn(kind, mode):
+    """The ReLU (``kind`` "relu") or ReLU6 (``"relu6"``) to run under a :func:`relu_override_mode`."""
+    table = {False: (tf.nn.relu, tf.nn.relu6), True: (redirected_relu, redirected_relu6),
+             "force": (forced_redirected_relu, forced_redirected_relu6)}
+    return table[relu_override_mode(mode)][0 if kind == "relu" else 1]
+
+
+def redirected_relu_grad(x, grad, upper=None, force=False):
     """The redirected ReLU (or ReLU6) gradient: Lucid's override, for an engine that *maximizes* its objective.
 
     A ReLU blocks the gradient where its input is negative, so a unit that no image in the batch activates yet
@@ -56,7 +82,8 @@ def redirected_relu_grad(x, grad, upper=None):
         * ordinary part: ``grad`` where ``x >= 0`` (and ``x <= upper``), else 0 — as in Lucid, an input exactly
           at 0 (or at ``upper``) passes the gradient;
         * redirected part: ``grad`` except 0 where ``x < 0 and grad < 0`` (and where ``x > upper and grad > 0``);
-        * per batch item, the ordinary part if any of its entries is non-zero, else the redirected part.
+        * per batch item, the ordinary part if any of its entries is non-zero, else the redirected part; with
+          ``force=True``, the redirected part for every item.
     """
     x = tf.convert_to_tensor(x)
     grad = tf.convert_to_tensor(grad, dtype=x.dtype)
@@ -65,6 +92,11 @@ def redirected_relu_grad(x, grad, upper=None):
     if upper is not None:
         blocked = tf.logical_or(blocked, x > upper)
     ordinary = tf.where(blocked, zeros, grad)
+    if force:
+        wrong_way = tf.logical_and(x < 0, grad < 0)
+        if upper is not None:
+            wrong_way = tf.logical_or(wrong_way, tf.logical_and(x > upper, grad > 0))
+        return tf.where(wrong_way, zeros, grad)
     batch = tf.shape(grad)[0]
     flat = tf.reshape(ordinary, [batch, -1])
     # "not entirely zero" as max > 0 or min < 0: two reductions, cheaper than a boolean pass over the tensor
@@ -95,6 +127,22 @@ def redirected_relu6(x):
     """``tf.nn.relu6(x)`` whose gradient is :func:`redirected_relu_grad` with ``upper=6``."""
     def grad(upstream):
         return redirected_relu_grad(x, upstream, upper=6.0)
+    return tf.nn.relu6(x), grad
+
+
+@tf.custom_gradient
+def forced_redirected_relu(x):
+    """``tf.nn.relu(x)`` whose gradient is :func:`redirected_relu_grad` with ``force=True``."""
+    def grad(upstream):
+        return redirected_relu_grad(x, upstream, force=True)
+    return tf.nn.relu(x), grad
+
+
+@tf.custom_gradient
+def forced_redirected_relu6(x):
+    """``tf.nn.relu6(x)`` whose gradient is :func:`redirected_relu_grad` with ``upper=6, force=True``."""
+    def grad(upstream):
+        return redirected_relu_grad(x, upstream, upper=6.0, force=True)
     return tf.nn.relu6(x), grad
 
 
@@ -163,6 +211,8 @@ def smooth_maxpool(x, ksize, strides, padding, blur=False):
 
 _RELU_GRAD_NAME = "LucidFastRedirectedRelu"
 _RELU6_GRAD_NAME = "LucidFastRedirectedRelu6"
+_FORCED_RELU_GRAD_NAME = "LucidFastForcedRedirectedRelu"
+_FORCED_RELU6_GRAD_NAME = "LucidFastForcedRedirectedRelu6"
 _MAXPOOL_GRAD_NAMES = {"smooth": "LucidFastSmoothMaxPool", "smooth_blur": "LucidFastSmoothBlurMaxPool"}
 _registered = False
 _register_lock = threading.Lock()
@@ -182,6 +232,14 @@ def _register_override_gradients():
         @tf.RegisterGradient(_RELU6_GRAD_NAME)
         def _relu6_grad(op, grad):  # noqa: ANN001
             return redirected_relu_grad(op.inputs[0], grad, upper=6.0)
+
+        @tf.RegisterGradient(_FORCED_RELU_GRAD_NAME)
+        def _forced_relu_grad(op, grad):  # noqa: ANN001
+            return redirected_relu_grad(op.inputs[0], grad, force=True)
+
+        @tf.RegisterGradient(_FORCED_RELU6_GRAD_NAME)
+        def _forced_relu6_grad(op, grad):  # noqa: ANN001
+            return redirected_relu_grad(op.inputs[0], grad, upper=6.0, force=True)
 
         def maxpool_grad_fn(blur):
             def _maxpool_grad(op, grad):  # noqa: ANN001

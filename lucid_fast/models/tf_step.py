@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from lucid_fast._bindings import dlpack
 from lucid_fast.models.accessor import ALPHA_TRANSFORMED, INPUT_NAMES, LayerAccessor, strip_name
+from lucid_fast.models.tf_overrides import relu_override_mode
 
 def expand_channels(acts_t, channels, count):
     """Sliced activations (``acts_t[..., k]`` is channel ``channels[k]``) as the whole layer's ``count``
@@ -231,7 +232,7 @@ class ObjectiveStep:
     def __call__(self, x, x_raw, relu_override=False, feeds=None):
         """One step's model side on aligned NHWC float32 arrays; returns a :class:`StepOutput`."""
         feed_ts = [tf.constant(np.asarray(feeds[name]), spec.dtype) for name, spec in self.feeds.items()]
-        loss_t, grad_x_t, grad_raw_t, per_item_t = self._function(bool(relu_override))(
+        loss_t, grad_x_t, grad_raw_t, per_item_t = self._function(relu_override_mode(relu_override))(
             dlpack.to_tf(x), dlpack.to_tf(x_raw), *feed_ts)
         return StepOutput(float(loss_t.numpy()), dlpack.from_tf(grad_x_t), dlpack.from_tf(grad_raw_t),
                           per_item_t.numpy() if self.per_item else None)

@@ -176,19 +176,19 @@ class Engine:
             x = ops.affine_warp(x_pre, mats, out_hw=size, pad_mode=self.chain.pad_mode,
                                 fill_value=self.chain.fill_value)
         override = self.relu_gradient_override and self.step_count < RELU_OVERRIDE_STEPS
-        out = self.model_step(x, x_raw, override, self._feed_f() if self._feed_f is not None else None)
-        if mats is None:
-            grad_pre = ops.empty_aligned(x_pre.shape)
-            grad_pre[...] = out.grad_x
-        else:
-            grad_pre = ops.affine_warp_adjoint(out.grad_x, mats, in_hw=x_pre.shape[1:3], pad_mode=self.chain.pad_mode)
+        feeds = self._feed_f() if self._feed_f is not None else None
+        out = self.model_step(x, x_raw, override, feeds)
+        grad_pre = self._warp_adjoint(out.grad_x, mats, x_pre.shape)
+        grad_raw_model = out.grad_raw
+        if override:
+            grad_pre, grad_raw_model = self._revive_dead_images(x, x_raw, feeds, mats, grad_pre, grad_raw_model)
         grad_alpha = None
         if self.wants_alpha and saved is not None:
             grad_pre, grad_alpha = np.ascontiguousarray(grad_pre[..., :-1]), grad_pre[..., -1:]
         grad_raw = self.chain.collapse.backward(grad_pre, saved) if saved is not None else grad_pre
         if grad_alpha is not None:
             grad_raw[..., 3:4] += grad_alpha
-        grad_raw += out.grad_raw
+        grad_raw += grad_raw_model
         loss = out.loss
         for term in self.native_terms:  # e.g. total variation of the input: native value and gradient
             loss += term.native_value_and_grad(x_raw, grad_raw)[0]
@@ -202,6 +202,33 @@ class Engine:
             if node.grads is not None:
                 grads[node] = list(node.grads)
         return loss, grads
+
+    def _warp_adjoint(self, grad_x, mats, pre_shape):
+        """The gradient with respect to the image before the warp (a new aligned array)."""
+        if mats is None:
+            grad_pre = ops.empty_aligned(pre_shape)
+            grad_pre[...] = grad_x
+            return grad_pre
+        return ops.affine_warp_adjoint(grad_x, mats, in_hw=pre_shape[1:3], pad_mode=self.chain.pad_mode)
+
+    def _revive_dead_images(self, x, x_raw, feeds, mats, grad_pre, grad_raw_model):
+        """During the redirected-ReLU steps: an image whose gradient is exactly zero gets the gradient with the
+        redirection forced (``relu_override="force"``) instead.
+
+        Lucid's redirection acts on an image only where no unit of a ReLU passes any gradient. A unit can pass one
+        and still give the image nothing: on vgg16_hed's ``block1_conv2:4`` the only active unit at the start sits
+        at the border of the transformed image, where its receptive field holds only the transforms' padding, so
+        the channel stayed at 0 for as long as the transforms ran. Images that do get a gradient keep it, bit for
+        bit, and no second pass runs when none is zero."""
+        b = grad_pre.shape[0]
+        dead = ~(grad_pre.reshape(b, -1).any(axis=1) | np.asarray(grad_raw_model).reshape(b, -1).any(axis=1))
+        if not dead.any():
+            return grad_pre, grad_raw_model
+        forced = self.model_step(x, x_raw, "force", feeds)
+        grad_pre[dead] = self._warp_adjoint(forced.grad_x, mats, grad_pre.shape)[dead]
+        grad_raw_model = np.array(grad_raw_model)
+        grad_raw_model[dead] = forced.grad_raw[dead]
+        return grad_pre, grad_raw_model
 
     def step(self):
         """One optimization step; returns the objective (evaluated before the update, as Lucid reports it)."""

@@ -128,3 +128,66 @@ def test_adapter_override_on_dead_units(source, layer, rule, grad_helper, rng):
     expected = np.zeros_like(x_np)
     expected[..., 0] = rule(g[..., 0], 0.0)
     np.testing.assert_allclose(overridden, expected, rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# relu_override="force": the redirected gradient for every batch item, also where some unit passes (the engine's
+# second pass for an image whose gradient came back exactly zero; lucid_fast/optvis/engine.py)
+# ------------------------------------------------------------------------------------------------------------
+
+RELU_FORCED = np.array([[0.5, -1.0, 0.0, 3.0], [0.5, 0.0, 2.0, 0.0]], np.float32)  # item 0 redirected too
+RELU6_FORCED = np.array([[0.0, -2.0, 3.0, 0.0], [1.0, 0.0, 1.0, -1.0]], np.float32)
+
+
+@pytest.mark.parametrize("upper, x, g, expected", [(None, RELU_X, RELU_G, RELU_FORCED),
+                                                   (6.0, RELU6_X, RELU6_G, RELU6_FORCED)])
+def test_forced_redirection_hand_computed(upper, x, g, expected):
+    got = redirected_relu_grad(tf.constant(x), tf.constant(g), upper=upper, force=True).numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("op, x, g, expected", [("Relu", RELU_X, RELU_G, RELU_FORCED),
+                                                ("Relu6", RELU6_X, RELU6_G, RELU6_FORCED)])
+def test_forced_forms_custom_and_registered(op, x, g, expected):
+    from lucid_fast.models import tf_overrides
+
+    fn = tf_overrides.relu_fn(op.lower(), "force")
+    with tf.GradientTape() as tape:
+        x_t = tf.constant(x)
+        tape.watch(x_t)
+        y = fn(x_t)
+        total = tf.reduce_sum(y * g)
+    np.testing.assert_array_equal(tape.gradient(total, x_t).numpy(), expected)
+    tf_overrides._register_override_gradients()
+    graph = tf.Graph()
+    with graph.as_default():
+        x_t = tf.constant(x)
+        names = {"Relu": tf_overrides._FORCED_RELU_GRAD_NAME, "Relu6": tf_overrides._FORCED_RELU6_GRAD_NAME}
+        with graph.gradient_override_map(names):
+            y = tf.nn.relu(x_t) if op == "Relu" else tf.nn.relu6(x_t)
+        (dx,) = tf.compat.v1.gradients(tf.reduce_sum(y * g), [x_t])
+        with tf.compat.v1.Session(graph=graph) as sess:
+            np.testing.assert_array_equal(sess.run(dx), expected)
+
+
+def test_relu_override_modes():
+    from lucid_fast.models import tf_overrides
+
+    assert [tf_overrides.relu_override_mode(v) for v in (0, 1, True, "force")] == [False, True, True, "force"]
+    with pytest.raises(ValueError, match="False, True or 'force'"):
+        tf_overrides.relu_override_mode("always")
+
+
+@pytest.mark.parametrize("source", ["keras", "graphdef"])
+def test_adapter_forced_override_redirects_an_item_that_passes(source, grad_helper, rng):
+    """Both adapters run the forced form: the "act" layer of item 0 is made live at one pixel (so the per-item rule
+    keeps its ordinary gradient), while "force" redirects it like the dead item."""
+    adapter = load_model(_dead_keras() if source == "keras" else _dead_graph_def())
+    x_np = rng.uniform(size=(2, 5, 4, 3)).astype(np.float32)
+    x_np[0, 0, 0, 0] = 11.0  # ReLU(x_R - 10) > 0 there: item 0 passes a gradient
+    g = np.abs(rng.normal(size=(2, 5, 4, 1))).astype(np.float32) + 0.1
+    cot = {"act": tf.constant(g)}
+    _, per_item = grad_helper(adapter.activation_fn(["act"], relu_override=True), x_np, cot, ["act"])
+    _, forced = grad_helper(adapter.activation_fn(["act"], relu_override="force"), x_np, cot, ["act"])
+    assert np.count_nonzero(per_item[0]) == 1  # the ordinary gradient: the live pixel only
+    np.testing.assert_allclose(forced[..., 0], g[..., 0], rtol=1e-6)  # redirected: every upward push passes
