@@ -22,10 +22,14 @@ class LayerAccessor:
             were computed, the tuple of channel numbers along their last axis (None: all channels).
         named: ``{name: value or zero-argument function}`` for the names that are not layers ("input", ...).
         expand: ``expand(acts, channels, canonical) -> full-layer tensor``, for sliced layers read whole.
+        backend: the framework of the tensors it returns, a :class:`lucid_fast.models.backend.Backend`
+            (``backend.get("torch")``, ...); None means TensorFlow. The built-in objectives compute with it
+            (``backend.of_accessor(T)``).
     """
 
-    def __init__(self, resolve, get, named=None, expand=None):
+    def __init__(self, resolve, get, named=None, expand=None, backend=None):
         self._resolve, self._get, self._named, self._expand = resolve, get, dict(named or {}), expand
+        self.backend = backend
 
     def __call__(self, name):
         name = strip_name(name)

@@ -33,7 +33,18 @@ import dataclasses
 import difflib
 import math
 
-__all__ = ["LayerInfo", "ModelAdapter", "channel_conversion_hint"]
+__all__ = ["LayerInfo", "ModelAdapter", "StepOutput", "channel_conversion_hint"]
+
+
+@dataclasses.dataclass
+class StepOutput:
+    """What one step's model side returns (numpy; ``grad_x`` and ``grad_raw`` may be read-only views of the
+    framework's buffers, valid until the next step)."""
+
+    loss: float
+    grad_x: object
+    grad_raw: object
+    per_item: object = None
 
 
 @dataclasses.dataclass(frozen=True)

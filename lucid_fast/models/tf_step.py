@@ -15,12 +15,12 @@ discovery, the preflight trace, printed objectives, ``render.import_model``).
 """
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import tensorflow as tf
 
 from lucid_fast._bindings import dlpack
+from lucid_fast.models.protocol import StepOutput
 from lucid_fast.models.accessor import ALPHA_TRANSFORMED, INPUT_NAMES, LayerAccessor, strip_name
 from lucid_fast.models.tf_overrides import relu_override_mode
 
@@ -34,17 +34,6 @@ def expand_channels(acts_t, channels, count):
     index[list(channels)] = np.arange(len(channels), dtype=np.int32)
     padded_t = tf.concat([acts_t, tf.zeros_like(acts_t[..., :1])], axis=-1)
     return tf.gather(padded_t, index, axis=-1)
-
-
-@dataclasses.dataclass
-class StepOutput:
-    """What one step's model side returns (numpy; ``grad_x`` and ``grad_raw`` are read-only views of TF's
-    buffers, valid until the next step)."""
-
-    loss: float
-    grad_x: np.ndarray
-    grad_raw: np.ndarray
-    per_item: np.ndarray | None = None
 
 
 class ObjectiveStep:
