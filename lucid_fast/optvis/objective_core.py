@@ -6,7 +6,7 @@ The objective factories (``channel``, ``neuron``, ``total_variation``, ...) and 
 does not import that one (``as_objective`` turns ``"layer:n"`` strings into ``objectives.channel``, so it lives
 with the factories; the algebra here only needs the callable case, :func:`_callable_objective`).
 
-An objective wraps a function ``T -> scalar tf.Tensor`` of the layer accessor ``T`` (see
+An objective wraps a function ``T -> scalar tensor`` of the layer accessor ``T`` (see
 :mod:`lucid_fast.optvis.objectives`), to be **maximised**.
 
 Native terms
@@ -43,9 +43,9 @@ import numbers
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
 
 from lucid_fast.misc.errors import ArgumentError
+from lucid_fast.models.backend import of_accessor
 from lucid_fast.optvis.objectives_util import _T_force_NHWC, _T_handle_batch, _is_int, _make_arg_str
 
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
@@ -77,19 +77,20 @@ def _base_layer_name(layer):
     return layer[:-2] if isinstance(layer, str) and layer.endswith(":0") else layer
 
 
-def _as_scalar(value):
-    """A float32 scalar tensor from an objective function's result (non-scalars are summed, as TF1 did)."""
-    value_t = tf.convert_to_tensor(value)
-    if value_t.dtype != tf.float32:
-        value_t = tf.cast(value_t, tf.float32)
-    if value_t.shape.rank != 0:
-        value_t = tf.reduce_sum(value_t)
+def _as_scalar(value, T):
+    """A float32 scalar tensor of ``T``'s framework from an objective function's result (non-scalars are
+    summed, as TF1 did)."""
+    B = of_accessor(T)
+    value_t = B.as_float(value)
+    if B.rank(value_t) != 0:
+        value_t = B.sum(value_t)
     return value_t
 
 
-def _tv_sum(images_t):
-    """``tf.image.total_variation`` summed over the batch: the TF definition of the native TV term."""
-    return tf.reduce_sum(tf.image.total_variation(images_t))
+def _tv_sum(images_t, T):
+    """``tf.image.total_variation`` summed over the batch: the definition of the native TV term."""
+    B = of_accessor(T)
+    return B.sum(B.total_variation(images_t))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class NativeTerm:
     def tf_value(self, T):
         """The weighted value of the term computed in TensorFlow (the reference / fallback path)."""
         images_t = _T_handle_batch(T, self.batch)(self.layer)
-        return self.weight * _tv_sum(images_t)
+        return self.weight * _tv_sum(images_t, T)
 
     def native_value_and_grad(self, images, grad_out=None):
         """The weighted value and gradient computed by the native kernel (``lucid_fast.ops.total_variation``).
@@ -274,8 +275,8 @@ class Objective:
     def tf_part(self, T):
         """The TensorFlow part of the objective (native terms excluded) as a float32 scalar tensor."""
         if self.objective_func is None:
-            return tf.constant(0.0, tf.float32)
-        return _as_scalar(self.objective_func(T))
+            return of_accessor(T).constant(0.0)
+        return _as_scalar(self.objective_func(T), T)
 
     def __call__(self, T):
         """The whole objective in TensorFlow: ``tf_part(T)`` plus every native term's TF fallback."""
@@ -326,13 +327,13 @@ class Objective:
         funcs = [o.objective_func for o in objectives if o.objective_func is not None]
         if funcs:
             def objective_func(T):
-                value_t = _as_scalar(funcs[0](T))
+                value_t = _as_scalar(funcs[0](T), T)
                 for f in funcs[1:]:
-                    value_t = value_t + _as_scalar(f(T))
+                    value_t = value_t + _as_scalar(f(T), T)
                 return value_t + constant if constant != 0.0 else value_t
         elif constant != 0.0:
-            def objective_func(T):  # noqa: ARG001  (a constant objective)
-                return tf.constant(constant, tf.float32)
+            def objective_func(T):  # a constant objective
+                return of_accessor(T).constant(constant)
         else:
             objective_func = None
         parts = []
@@ -362,7 +363,7 @@ class Objective:
 
     def __neg__(self):
         func = self.objective_func
-        return self._scaled(-1.0, None if func is None else (lambda T: -_as_scalar(func(T))))
+        return self._scaled(-1.0, None if func is None else (lambda T: -_as_scalar(func(T), T)))
 
     def __sub__(self, other):
         other = _coerce_operand(other, "-")
@@ -376,7 +377,7 @@ class Objective:
         if _is_number(other):
             k = float(other)
             func = self.objective_func
-            return self._scaled(k, None if func is None else (lambda T: k * _as_scalar(func(T))))
+            return self._scaled(k, None if func is None else (lambda T: k * _as_scalar(func(T), T)))
         if isinstance(other, Objective) or (callable(other) and not isinstance(other, type)):
             other = _callable_objective(other)
             left, right = self, other
@@ -399,7 +400,7 @@ class Objective:
             raise ZeroDivisionError("Objective: division by zero")
         k = float(other)
         func = self.objective_func
-        return self._derive(None if func is None else (lambda T: _as_scalar(func(T)) / k),
+        return self._derive(None if func is None else (lambda T: _as_scalar(func(T), T) / k),
                             f"{self._desc_operand()} / {_fmt_number(other)}",
                             [t.scaled(1.0 / k) for t in self.native_terms], compound=True)
 
@@ -510,7 +511,7 @@ class PerImageObjective(Objective):
     algebra (``+``, ``*``, ...) makes plain objectives of it."""
 
     def __init__(self, per_item_func, name="", description="", channel_reads=None):
-        super().__init__(lambda T: tf.reduce_sum(per_item_func(T)), name, description, (), channel_reads)
+        super().__init__(lambda T: of_accessor(T).sum(per_item_func(T)), name, description, (), channel_reads)
         self.per_item_func = per_item_func
 
     def tf_per_item(self, T):

@@ -1,12 +1,17 @@
 """Objectives for feature visualization: what the rendered image should maximise.
 
-An :class:`Objective` wraps a function ``T -> scalar tf.Tensor``, where ``T`` is the *layer accessor* the
+An :class:`Objective` wraps a function ``T -> scalar tensor``, where ``T`` is the *layer accessor* the
 render engine passes in on every step:
 
 * ``T(layer_name)`` returns that layer's activations for the current batch of images (NHWC for convolutional
   layers, ``(N, C)`` for dense ones). Lucid's ``":0"`` suffix is accepted by the engine.
 * ``T("input")`` returns the parameterized image *before* the transforms (NHWC float32 in [0, 1]), which is
   what regularisers such as :func:`L1`, :func:`blur_input_each_step` or :func:`total_variation` act on.
+
+The tensors are the model framework's: TensorFlow's for a Keras or GraphDef model, PyTorch's (NHWC views of the
+module's activations) for an ``nn.Module``. The factories here compute through
+:mod:`lucid_fast.models.backend` and serve both; an objective of your own receives the framework's tensors
+(``backend.of_accessor(T)`` gives the functions, or write it for the one framework you use).
 
 Objectives are **maximised** (Lucid's sign convention). Penalties are therefore subtracted::
 
@@ -24,9 +29,9 @@ import math
 import numbers
 
 import numpy as np
-import tensorflow as tf
 
 from lucid_fast.misc.errors import ArgumentError
+from lucid_fast.models.backend import of_accessor, of_tensor
 from lucid_fast.optvis.objective_core import (
     NATIVE_KINDS,  # noqa: F401  (re-exported: it was defined here before the split)
     NativeTerm,
@@ -72,7 +77,7 @@ def _check_channel(op, n_channel):
 
 def _channel_of(op, acts_t, n_channel, layer):
     """``acts_t[..., n_channel]``, with a clear error when the layer's (static) channel count is smaller."""
-    c = acts_t.shape[-1] if acts_t.shape.rank else None
+    c = acts_t.shape[-1] if of_tensor(acts_t).rank(acts_t) else None
     if c is not None and not -c <= n_channel < c:
         raise ValueError(f"{op}: channel {n_channel} is out of range: layer {layer!r} has {c} channels "
                          f"(0..{c - 1})")
@@ -92,7 +97,7 @@ def neuron(layer_name, channel_n, x=None, y=None, batch=None):
 
     def inner(T):
         acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "neuron", layer_name)
-        return tf.reduce_mean(_channel_of("neuron", acts_t, channel_n, layer_name))
+        return of_accessor(T).mean(_channel_of("neuron", acts_t, channel_n, layer_name))
     inner.channel_reads = {layer_name: {channel_n}}
     return inner
 
@@ -103,7 +108,7 @@ def channel(layer, n_channel, batch=None):
     _check_channel("channel", n_channel)
 
     def inner(T):
-        return tf.reduce_mean(_channel_of("channel", _T_handle_batch(T, batch)(layer), n_channel, layer))
+        return of_accessor(T).mean(_channel_of("channel", _T_handle_batch(T, batch)(layer), n_channel, layer))
     inner.channel_reads = {layer: {n_channel}}
     return inner
 def channels_per_image(layer, channels, signs=None):
@@ -131,10 +136,10 @@ def channels_per_image(layer, channels, signs=None):
         sliced = getattr(T, "sliced", None)
         acts_t, computed = sliced(layer) if sliced is not None else (T(layer), None)
         cols = [computed.index(c) for c in channels] if computed is not None else channels
-        axes = list(range(1, acts_t.shape.rank - 1))
-        means_t = tf.reduce_mean(acts_t, axis=axes) if axes else acts_t       # (B, channels computed)
-        cols_t = tf.constant(cols, tf.int32)
-        return tf.constant(signs, tf.float32) * tf.gather(means_t, cols_t[:, None], axis=1, batch_dims=1)[:, 0]
+        B = of_accessor(T)
+        axes = tuple(range(1, B.rank(acts_t) - 1))
+        means_t = B.mean(acts_t, axis=axes) if axes else acts_t       # (B, channels computed)
+        return B.constant(signs, like=means_t) * B.pick_columns(means_t, cols)
 
     return PerImageObjective(per_item, "channels_per_image", f"channels_per_image({layer!r}, {channels})",
                              {layer: set(channels)})
@@ -153,10 +158,10 @@ def direction(layer, vec, cossim_pow=0, batch=None):
 
     With ``cossim_pow > 0`` each position's dot product is weighted by ``max(0.1, cos) ** cossim_pow``.
     """
-    vec_t = _as_direction("direction", vec)[None, None, None]
+    vec_np = _as_direction("direction", vec)[None, None, None]
 
     def inner(T):
-        return _dot_cossim(_T_handle_batch(T, batch)(layer), vec_t, cossim_pow=cossim_pow)
+        return _dot_cossim(_T_handle_batch(T, batch)(layer), vec_np, cossim_pow=cossim_pow)
     return inner
 
 
@@ -166,12 +171,12 @@ direction_cossim = direction  # Lucid's alias: direction with a cossim_pow argum
 @wrap_objective(require_format="NHWC")
 def direction_neuron(layer_name, vec, x=None, y=None, cossim_pow=0, batch=None):
     """:func:`direction` at a single spatial position (the centre by default; see :func:`neuron`)."""
-    vec_t = _as_direction("direction_neuron", vec)[None, None, None]
+    vec_np = _as_direction("direction_neuron", vec)[None, None, None]
     _check_position("direction_neuron", x, y)
 
     def inner(T):
         acts_t = _extract_act_pos(_T_handle_batch(T, batch)(layer_name), x, y, "direction_neuron", layer_name)
-        return _dot_cossim(acts_t, vec_t, cossim_pow=cossim_pow)
+        return _dot_cossim(acts_t, vec_np, cossim_pow=cossim_pow)
     return inner
 
 
@@ -201,7 +206,7 @@ def tensor_direction(layer, vec, cossim_pow=0, batch=None):
 def deepdream(layer, batch=None):
     """Mean squared activation of a layer ("interestingness", Mordvintsev et al. 2015)."""
     def inner(T):
-        return tf.reduce_mean(_T_handle_batch(T, batch)(layer) ** 2)
+        return of_accessor(T).mean(_T_handle_batch(T, batch)(layer) ** 2)
     return inner
 
 
@@ -236,7 +241,7 @@ def class_logit(layer, label, batch=None, labels=None):
                                  f"({err})") from err
             class_n = _label_index(list(model_labels), label)
         logits_t = _T_handle_batch(T, batch)(layer)
-        return tf.reduce_sum(logits_t[:, class_n])
+        return of_accessor(T).sum(logits_t[:, class_n])
     return inner
 
 
@@ -253,13 +258,14 @@ def total_variation(layer="input", batch=None):
 
     The value is ``sum(tf.image.total_variation(T(layer)))``: the sum of absolute differences between
     vertically and horizontally neighbouring values. It is positive; use it as a penalty by subtracting it.
-    On ``"input"`` it is a :class:`NativeTerm` computed by the engine's kernel; on other layers it is TF.
+    On ``"input"`` it is a :class:`NativeTerm` computed by the engine's kernel; on other layers it is computed
+    by the model's framework.
     """
     if _base_layer_name(layer) == "input":
         return Objective(None, native_terms=[NativeTerm("total_variation", "input", 1.0, batch)])
 
     def inner(T):
-        return _tv_sum(_T_handle_batch(T, batch)(layer))
+        return _tv_sum(_T_handle_batch(T, batch)(layer), T)
     return inner
 
 
@@ -267,7 +273,9 @@ def total_variation(layer="input", batch=None):
 def L1(layer="input", constant=0, batch=None):
     """``sum(|T(layer) - constant|)``: an L1 norm, usually subtracted as a penalty."""
     def inner(T):
-        return tf.reduce_sum(tf.abs(_T_handle_batch(T, batch)(layer) - constant))
+        B = of_accessor(T)
+        x_t = _T_handle_batch(T, batch)(layer)
+        return B.sum(B.abs(x_t - _as_operand(B, constant, x_t)))
     return inner
 
 
@@ -275,12 +283,20 @@ def L1(layer="input", constant=0, batch=None):
 def L2(layer="input", constant=0, epsilon=1e-6, batch=None):
     """``sqrt(epsilon + sum((T(layer) - constant)**2))``: an L2 norm, usually subtracted as a penalty."""
     def inner(T):
-        return tf.sqrt(epsilon + tf.reduce_sum((_T_handle_batch(T, batch)(layer) - constant) ** 2))
+        B = of_accessor(T)
+        x_t = _T_handle_batch(T, batch)(layer)
+        return B.sqrt(epsilon + B.sum((x_t - _as_operand(B, constant, x_t)) ** 2))
     return inner
 
 
+def _as_operand(B, value, like_t):
+    """A number stays a number; an array becomes a tensor of ``like_t``'s framework and device."""
+    return value if isinstance(value, numbers.Real) else B.constant(value, like=like_t)
+
+
 def _blur_step_value(x_t):
-    return 0.5 * tf.reduce_sum((x_t - tf.stop_gradient(_tf_blur(x_t))) ** 2)
+    B = of_tensor(x_t)
+    return 0.5 * B.sum((x_t - B.stop_gradient(_tf_blur(x_t))) ** 2)
 
 
 @wrap_objective()
@@ -304,7 +320,7 @@ def blur_alpha_each_step():
 
 
 def _static_batch(op, t, name):
-    n = t.shape[0] if t.shape.rank else None
+    n = t.shape[0] if of_tensor(t).rank(t) else None
     if n is None:
         raise ValueError(f"{op}: needs a static batch size for layer {name!r}, got shape {t.shape}")
     return n
@@ -319,14 +335,15 @@ def channel_interpolate(layer1, n_channel1, layer2, n_channel2):
     """
     def inner(T):
         acts1_t, acts2_t = T(layer1), T(layer2)
+        B = of_accessor(T)
         batch_n = _static_batch("channel_interpolate", acts1_t, layer1)
         if batch_n < 2:
             raise ValueError(f"channel_interpolate: needs a batch of at least 2 images, got {batch_n}")
         total = 0.0
         for n in range(batch_n):
             w = n / float(batch_n - 1)
-            total += (1 - w) * tf.reduce_mean(acts1_t[n, ..., n_channel1])
-            total += w * tf.reduce_mean(acts2_t[n, ..., n_channel2])
+            total += (1 - w) * B.mean(acts1_t[n, ..., n_channel1])
+            total += w * B.mean(acts2_t[n, ..., n_channel2])
         return total
     if _is_int(n_channel1) and _is_int(n_channel2):
         reads = {layer1: {n_channel1}}
@@ -350,8 +367,9 @@ def penalize_boundary_complexity(shp, w=20, mask=None, C=0.5):
 
     def inner(T):
         x_t = T("input")
+        B = of_accessor(T)
         diffs_t = (_tf_blur(x_t, w=5) - x_t) ** 2 + 0.8 * (x_t - C) ** 2
-        return -tf.reduce_sum(diffs_t * mask_np)
+        return -B.sum(diffs_t * B.constant(mask_np, like=x_t))
     return inner
 
 
@@ -363,11 +381,12 @@ def alignment(layer, decay_ratio=2):
     """
     def inner(T):
         acts_t = T(layer)
+        B = of_accessor(T)
         batch_n = _static_batch("alignment", acts_t, layer)
-        accum = tf.constant(0.0, tf.float32)
+        accum = B.constant(0.0, like=acts_t)
         for d in (1, 2, 3, 4):
             for i in range(batch_n - d):
-                accum += tf.reduce_mean((acts_t[i] - acts_t[i + d]) ** 2) / decay_ratio ** float(d)
+                accum += B.mean((acts_t[i] - acts_t[i + d]) ** 2) / decay_ratio ** float(d)
         return -accum
     return inner
 
@@ -381,16 +400,17 @@ def diversity(layer):
     """
     def inner(T):
         acts_t = T(layer)
+        B = of_accessor(T)
         batch_n = _static_batch("diversity", acts_t, layer)
         channels = acts_t.shape[-1]
-        flat_t = tf.reshape(acts_t, [batch_n, -1, channels])
-        grams_t = tf.matmul(flat_t, flat_t, transpose_a=True)
-        grams_t = tf.nn.l2_normalize(grams_t, axis=[1, 2], epsilon=1e-10)
-        total = tf.constant(0.0, tf.float32)
+        flat_t = B.reshape(acts_t, [batch_n, -1, channels])
+        grams_t = B.matmul(flat_t, flat_t, transpose_a=True)
+        grams_t = B.l2_normalize(grams_t, axis=(1, 2), epsilon=1e-10)
+        total = B.constant(0.0, like=acts_t)
         for i in range(batch_n):
             for j in range(batch_n):
                 if i != j:
-                    total += tf.reduce_sum(grams_t[i] * grams_t[j])
+                    total += B.sum(grams_t[i] * grams_t[j])
         return total / batch_n
     return inner
 
@@ -401,7 +421,9 @@ def input_diff(orig_img):
     orig_np = np.asarray(orig_img, dtype=np.float32)
 
     def inner(T):
-        return tf.sqrt(tf.reduce_mean((T("input") - orig_np) ** 2))
+        B = of_accessor(T)
+        x_t = T("input")
+        return B.sqrt(B.mean((x_t - B.constant(orig_np, like=x_t)) ** 2))
     return inner
 
 

@@ -1,19 +1,21 @@
-"""Small TensorFlow helpers shared by the objectives: dot products, positions, layer-accessor wrappers, blur.
+"""Small helpers shared by the objectives: dot products, positions, layer-accessor wrappers, blur.
 
-Everything here works on TF tensors inside the engine's ``tf.function`` (or eagerly). A "layer accessor" ``T``
-is a function ``name -> tf.Tensor`` (see :mod:`lucid_fast.optvis.objectives`).
+Everything here works on the model framework's tensors (TensorFlow's inside the engine's ``tf.function`` or
+eagerly, PyTorch's for an ``nn.Module``), through :mod:`lucid_fast.models.backend`. A "layer accessor" ``T`` is
+a function ``name -> tensor`` (see :mod:`lucid_fast.optvis.objectives`).
 """
 import numbers
 
 import numpy as np
-import tensorflow as tf
+
+from lucid_fast.models.backend import of_tensor
 
 # pylint: disable=invalid-name  (T is the conventional name of the layer accessor)
 
 
 def _dot(x_t, y_t):
     """Dot product over the last (channel) axis, broadcasting the others."""
-    return tf.reduce_sum(x_t * y_t, axis=-1)
+    return of_tensor(x_t).sum(x_t * y_t, axis=-1)
 
 
 def _dot_cossim(x_t, y_t, cossim_pow=0):
@@ -24,19 +26,21 @@ def _dot_cossim(x_t, y_t, cossim_pow=0):
     zero), which rewards pointing in the direction of ``y`` rather than just being large.
     """
     eps = 1e-4
+    B = of_tensor(x_t)
+    if not B.is_tensor(y_t):
+        y_t = B.constant(y_t, like=x_t)
     xy_t = _dot(x_t, y_t)
     if cossim_pow == 0:
-        return tf.reduce_mean(xy_t)
-    x_norm_t = tf.sqrt(_dot(x_t, x_t))
-    y_norm_t = tf.sqrt(_dot(y_t, y_t))
+        return B.mean(xy_t)
+    x_norm_t = B.sqrt(_dot(x_t, x_t))
+    y_norm_t = B.sqrt(_dot(y_t, y_t))
     cos_t = xy_t / (eps + x_norm_t) / (eps + y_norm_t)
-    return tf.reduce_mean(xy_t * tf.maximum(0.1, cos_t) ** cossim_pow)
+    return B.mean(xy_t * B.maximum(cos_t, 0.1) ** cossim_pow)
 
 
 def axis_size(t, axis):
     """Static size of ``axis`` when known, else the dynamic one (public: recipes use it too)."""
-    size = t.shape[axis]
-    return size if size is not None else tf.shape(t)[axis]
+    return of_tensor(t).size(t, axis)
 
 
 class PositionError(ValueError):
@@ -81,9 +85,10 @@ def _T_force_NHWC(T):
     """
     def T_nhwc(name):
         t = T(name)
-        if t.shape.rank == 2:
+        if of_tensor(t).rank(t) == 2:
             return t[:, None, None, :]
         return t
+    T_nhwc.backend = getattr(T, "backend", None)
     return T_nhwc
 
 
@@ -103,29 +108,15 @@ def _T_handle_batch(T, batch=None):
 
     def T_item(name):
         t = T(name)
-        n = t.shape[0] if t.shape.rank else None
+        n = t.shape[0] if of_tensor(t).rank(t) else None
         if n is not None and not -n <= batch < n:
             raise ValueError(f"objective: batch={batch} is outside the batch of {n} item(s) of layer {name!r}")
         return t[batch:] if batch == -1 else t[batch:batch + 1]
+    T_item.backend = getattr(T, "backend", None)
     return T_item
 
 
-def _blur_kernel(width, channels):
-    """Depthwise ``width x width`` kernel: 1 inside, 0.5 on the border ring (Lucid's blur weights)."""
-    k = np.full((width, width), 0.5, dtype=np.float32)
-    k[1:-1, 1:-1] = 1.0
-    return np.tile(k[:, :, None, None], (1, 1, channels, 1))
-
-
 def _tf_blur(x_t, w=3):
-    """Per-channel weighted box blur with SAME padding, renormalised at the borders.
-
-    Equals Lucid's blur: a diagonal ``w x w`` convolution (weight 1 inside, 0.5 on the border ring) divided by
-    the same convolution of ones, so border pixels average only the taps that fall inside the image.
-    """
-    kernel = tf.constant(_blur_kernel(w, int(x_t.shape[-1])))
-
-    def conv(t):
-        return tf.nn.depthwise_conv2d(t, kernel, strides=[1, 1, 1, 1], padding="SAME")
-
-    return conv(x_t) / conv(tf.ones_like(x_t))
+    """Per-channel weighted box blur with SAME padding, renormalised at the borders (Lucid's blur; see
+    :meth:`lucid_fast.models.backend.Backend.blur`)."""
+    return of_tensor(x_t).blur(x_t, w)

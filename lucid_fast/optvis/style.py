@@ -13,12 +13,19 @@ minimised), so maximise its negation::
 
 Lucid's style_transfer_2d notebook compares layers of images within one batch instead; that is
 :func:`activation_difference`.
+
+The losses work on TensorFlow and PyTorch models alike (:mod:`lucid_fast.models.backend`). The targets are kept
+as numpy (``target_stats``) and handed to the framework where the loss is evaluated: as non-trainable
+``tf.Variable`` s for TensorFlow (``target_vars``; assigned in place by a new ``set_style``, so a traced step
+sees the new style), as tensors on the activations' device for PyTorch.
 """
 import collections.abc
+import importlib.util
+import sys
 
 import numpy as np
-import tensorflow as tf
 
+from lucid_fast.models import backend as _backend
 from lucid_fast.optvis.objectives import Objective
 
 __all__ = ["gram_style", "mean_l1_loss", "mean_l2_loss", "StyleLoss", "ActivationLoss", "activation_difference"]
@@ -33,21 +40,43 @@ def gram_style(a):
     Returns:
         ``(C, C)`` tensor ``A^T A / P`` with ``A`` the ``(P, C)`` flattened activations.
     """
-    a = tf.convert_to_tensor(a)
+    B = _of_value(a)
+    a = B.as_float(a)
     channels = int(a.shape[-1])
-    flat = tf.reshape(a, [-1, channels])
-    positions = tf.cast(tf.shape(flat)[0], a.dtype)
-    return tf.matmul(flat, flat, transpose_a=True) / positions
+    flat = B.reshape(a, [-1, channels])
+    positions = flat.shape[0]
+    if positions is None:  # a dynamic TensorFlow shape
+        positions = B.as_float(B.size(flat, 0))
+    return B.matmul(flat, flat, transpose_a=True) / positions
 
 
 def mean_l1_loss(g1, g2):
     """Mean absolute difference ``mean(|g1 - g2|)``."""
-    return tf.reduce_mean(tf.abs(g1 - g2))
+    B = _of_value(g1)
+    return B.mean(B.abs(g1 - g2))
 
 
 def mean_l2_loss(g1, g2):
     """Root mean squared difference ``sqrt(mean((g1 - g2)**2))`` (its gradient is undefined at g1 == g2)."""
-    return tf.sqrt(tf.reduce_mean(tf.square(g1 - g2)))
+    B = _of_value(g1)
+    return B.sqrt(B.mean(B.square(g1 - g2)))
+
+
+def _of_value(value):
+    """The backend of a tensor; for other values (numpy, numbers) TensorFlow when it is installed."""
+    if isinstance(value, np.ndarray) or not hasattr(value, "shape"):
+        return _backend.get("tensorflow" if importlib.util.find_spec("tensorflow") else "torch")
+    return _backend.of_tensor(value)
+
+
+def _identity(a):
+    return a
+
+
+def _gram_np(a_np):
+    """:func:`gram_style` of a reference's activations, in numpy (float64 sums)."""
+    flat = a_np.reshape(-1, a_np.shape[-1]).astype(np.float64)
+    return (flat.T @ flat / max(flat.shape[0], 1)).astype(np.float32)
 
 
 def _layer_fn(spec):
@@ -67,8 +96,15 @@ def _layer_label(spec):
     return name if name and name != "<lambda>" else "<fn>"
 
 
+def _as_array(value):
+    """Reference activations as float32 numpy (numpy, lists, TensorFlow or PyTorch tensors)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    return np.asarray(value, dtype=np.float32)
+
+
 class _StatisticMatchLoss(Objective):
-    """Sum over layers of ``loss_func(stat_func(T(layer)), target)``, targets held in tf.Variables."""
+    """Sum over layers of ``loss_func(stat_func(T(layer)), target)``, targets held as numpy (see the module)."""
 
     def __init__(self, layers, stat_func, loss_func, ema_decay, kind):
         if isinstance(layers, (str, bytes)) or not isinstance(layers, collections.abc.Iterable):
@@ -83,9 +119,9 @@ class _StatisticMatchLoss(Objective):
         self._stat_func = stat_func
         self.loss_func = loss_func
         self._kind = kind
-        self.target_vars = None   # list of tf.Variable, one per layer, set by _set_targets
-        self._ema_biased = None   # zero-debiased moving averages of the image's statistics (when ema_decay)
-        self._ema_steps = None
+        self.target_stats = None  # numpy statistics of the reference, one per layer, set by _set_targets
+        self._target_vars = None  # their tf.Variables, made on first use by a TensorFlow model
+        self._ema = {}            # framework -> [steps, zero-debiased moving averages] (when ema_decay)
         super().__init__(self._total_loss, name=kind,
                          description=f"{kind} [" + ", ".join(_layer_label(s) for s in self.layers) + "]")
 
@@ -98,32 +134,63 @@ class _StatisticMatchLoss(Objective):
                 if name not in feeds:
                     raise ValueError(f"{self._kind}: no activations given for layer {name!r} "
                                      f"(got layers {sorted(map(str, feeds))})")
-                return tf.constant(np.asarray(feeds[name], dtype=np.float32))
+                return _as_array(feeds[name])
             acts = [fn(T_ref) for fn in self._layer_fns]
         elif callable(feeds):
-            acts = [fn(lambda name: tf.convert_to_tensor(feeds(name), tf.float32)) for fn in self._layer_fns]
+            acts = [fn(lambda name: _as_array(feeds(name))) for fn in self._layer_fns]
         elif isinstance(feeds, collections.abc.Sequence) and not isinstance(feeds, (str, bytes)):
             if len(feeds) != len(self.layers):
                 raise ValueError(f"{self._kind}: got {len(feeds)} activation arrays for {len(self.layers)} layers")
-            acts = [tf.constant(np.asarray(a, dtype=np.float32)) for a in feeds]
+            acts = [_as_array(a) for a in feeds]
         else:
             raise TypeError(f"{self._kind}: reference activations must be a dict {{layer: array}}, a function "
                             f"layer -> array or a list of arrays (one per layer), got {type(feeds).__name__}")
-        return [tf.cast(self._stat_func(a), tf.float32).numpy() for a in acts]
+        return [self._reference_statistic(np.asarray(a, dtype=np.float32)) for a in acts]
+
+    def _reference_statistic(self, a_np):
+        """The statistic of a reference's activations, as float32 numpy. The built-in statistics compute in
+        numpy; one of your own gets a tensor of TensorFlow (PyTorch where TensorFlow is not installed)."""
+        if self._stat_func is gram_style:
+            return _gram_np(a_np)
+        if self._stat_func is _identity:
+            return a_np
+        B = _of_value(a_np)
+        value = self._stat_func(B.constant(a_np))
+        return np.asarray(value.detach().cpu() if hasattr(value, "detach") else value, dtype=np.float32)
 
     def _set_targets(self, feeds):
         stats = self._target_statistics(feeds)
-        if self.target_vars is None:
-            self.target_vars = [tf.Variable(s, trainable=False) for s in stats]
+        if self.target_stats is not None:
+            for old, s, spec in zip(self.target_stats, stats, self.layers):
+                if old.shape != s.shape:
+                    raise ValueError(f"{self._kind}: the new target for layer {_layer_label(spec)!r} has shape "
+                                     f"{s.shape}, the previous one {old.shape}; make a new loss instead")
+        self.target_stats = stats
+        if self._target_vars is not None:
+            for var, s in zip(self._target_vars, stats):
+                var.assign(s)
+        elif "tensorflow" in sys.modules:  # TensorFlow in use: its state is made now, outside any traced step
+            _ = self.target_vars
             if self.ema_decay is not None:
-                self._ema_biased = [tf.Variable(np.zeros_like(s), trainable=False) for s in stats]
-                self._ema_steps = tf.Variable(0.0, trainable=False)
-            return
-        for var, s, spec in zip(self.target_vars, stats, self.layers):
-            if tuple(var.shape) != s.shape:
-                raise ValueError(f"{self._kind}: the new target for layer {_layer_label(spec)!r} has shape "
-                                 f"{s.shape}, the previous one {tuple(var.shape)}; make a new loss instead")
-            var.assign(s)
+                self._ema_tf_state(_backend.get("tensorflow").tf, stats)
+
+    @property
+    def target_vars(self):
+        """The targets as non-trainable ``tf.Variable`` s (made on first use; None before a target is set)."""
+        if self.target_stats is None:
+            return None
+        if self._target_vars is None:
+            tf = _backend.get("tensorflow").tf
+            with tf.init_scope():  # made eagerly even when first asked for inside a traced step
+                self._target_vars = [tf.Variable(s, trainable=False) for s in self.target_stats]
+        return self._target_vars
+
+    def _targets(self, B, like_ts):
+        """The targets as ``B``'s tensors (TensorFlow: the variables; PyTorch: tensors on each statistic's
+        device)."""
+        if B.name == "tensorflow":
+            return [B.tf.convert_to_tensor(v) for v in self.target_vars]
+        return [B.constant(s, like=like_t) for s, like_t in zip(self.target_stats, like_ts)]
 
     # -- evaluation ---------------------------------------------------------------------------------------
 
@@ -137,10 +204,35 @@ class _StatisticMatchLoss(Objective):
         stats = self.input_statistics(T)
         if self.ema_decay is None:
             return stats
+        B = _backend.of_accessor(T)
         decay = self.ema_decay
-        steps = self._ema_steps.assign_add(1.0, read_value=True)
+        if B.name == "tensorflow":
+            return self._ema_tf(B.tf, stats, decay)
+        state = self._ema.get(B.name)
+        if state is None:
+            state = self._ema[B.name] = [0, [B.stop_gradient(s) * 0.0 for s in stats]]
+        state[0] += 1
         out = []
-        for s, biased in zip(stats, self._ema_biased):
+        for k, s in enumerate(stats):
+            state[1][k] = decay * state[1][k] + (1.0 - decay) * B.stop_gradient(s)
+            average = state[1][k] / (1.0 - decay ** state[0])
+            out.append(s + B.stop_gradient(average - s))
+        return out
+
+    def _ema_tf_state(self, tf, stats):
+        state = self._ema.get("tensorflow")
+        if state is None:
+            with tf.init_scope():
+                state = self._ema["tensorflow"] = [tf.Variable(0.0, trainable=False),
+                                                   [tf.Variable(np.zeros(s.shape, np.float32), trainable=False)
+                                                    for s in stats]]
+        return state
+
+    def _ema_tf(self, tf, stats, decay):
+        state = self._ema_tf_state(tf, stats)
+        steps = state[0].assign_add(1.0, read_value=True)
+        out = []
+        for s, biased in zip(stats, state[1]):
             new_biased = biased.assign(decay * biased + (1.0 - decay) * tf.stop_gradient(s), read_value=True)
             average = new_biased / (1.0 - tf.pow(decay, steps))
             out.append(s + tf.stop_gradient(average - s))
@@ -148,13 +240,14 @@ class _StatisticMatchLoss(Objective):
 
     def losses(self, T):
         """The loss of each layer (a list of scalar tensors)."""
-        if self.target_vars is None:
+        if self.target_stats is None:
             raise RuntimeError(f"{self._kind}: no reference set yet; call set_style/set_target first")
-        return [self.loss_func(s, tf.convert_to_tensor(v))
-                for s, v in zip(self.effective_statistics(T), self.target_vars)]
+        stats = self.effective_statistics(T)
+        targets = self._targets(_backend.of_accessor(T), stats)
+        return [self.loss_func(s, v) for s, v in zip(stats, targets)]
 
     def _total_loss(self, T):
-        return tf.add_n(self.losses(T))
+        return _backend.of_accessor(T).add_n(self.losses(T))
 
 
 class StyleLoss(_StatisticMatchLoss):
@@ -174,7 +267,8 @@ class StyleLoss(_StatisticMatchLoss):
         style: optional style activations, passed to :meth:`set_style` right away.
 
     Attributes:
-        target_vars: list of non-trainable tf.Variables with the style statistics (None before set_style).
+        target_stats: the style statistics, float32 numpy, one per layer (None before set_style).
+        target_vars: the same as non-trainable tf.Variables, for TensorFlow models (None before set_style).
     """
 
     def __init__(self, style_layers, ema_decay=None, style_func=gram_style, loss_func=mean_l1_loss, style=None):
@@ -219,7 +313,7 @@ class ActivationLoss(_StatisticMatchLoss):
     """
 
     def __init__(self, layers, loss_func=mean_l1_loss, transform_f=None, target=None):
-        super().__init__(layers, transform_f or tf.convert_to_tensor, loss_func, None, kind="ActivationLoss")
+        super().__init__(layers, transform_f or _identity, loss_func, None, kind="ActivationLoss")
         self.transform_f = transform_f
         if target is not None:
             self.set_target(target)
@@ -251,13 +345,14 @@ def activation_difference(layer_names, activation_loss_f=mean_l1_loss, transform
     f = transform_f or (lambda a: a)
 
     def inner(T):
+        B = _backend.of_accessor(T)
         losses = []
         for name in layer_names:
             acts_t = T(name)
-            reference = f(tf.stop_gradient(acts_t[difference_to]))
+            reference = f(B.stop_gradient(acts_t[difference_to]))
             optimized = f(acts_t[optimized_index])
             losses.append(activation_loss_f(reference, optimized))
-        return tf.add_n(losses)
+        return B.add_n(losses)
 
     return Objective(inner, name="activation_difference",
                      description="Activation_Difference [" + ", ".join(layer_names) + "]")
