@@ -16,7 +16,8 @@ the cat). ``labels`` holds the 1000 ImageNet class names (see :mod:`lucid_fast.m
 
 Layer names are the package's ``named_modules()`` paths: ``_conv_stem``, ``_bn0``, ``_blocks.0`` ...
 ``_blocks.15`` (each inverted-residual block's output: the projection, plus the input where the block has a skip
-connection; 16, 24, 40, 80, 112, 192, 320 channels), inside a block ``_expand_conv``, ``_bn0``,
+connection; 16, 24, 40, 80, 112, 192, 320 channels; a block without one returns its ``_bn2`` tensor, so the
+layer table lists it as ``_blocks.N._bn2`` and both names resolve), inside a block ``_expand_conv``, ``_bn0``,
 ``_depthwise_conv``, ``_bn1``, ``_project_conv``, ``_bn2``; then ``_conv_head``, ``_bn1`` (1280), ``_fc``.
 The package applies one shared ReLU6 module (``_swish``) twice per block and twice in the stem and head, which a
 forward hook cannot tell apart; lucid_fast gives each ReLU6 its own module instead (same weights, same outputs, checked

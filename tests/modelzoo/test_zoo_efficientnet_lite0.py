@@ -76,7 +76,9 @@ def test_entry(adapter):
     assert adapter.image_value_range == (-1.0, 1.0) and adapter.image_shape == (224, 224, 3)
     assert len(adapter.labels) == 1000 and adapter.logits_layer == "_fc"
     infos = {i.name: i for i in modelzoo.layer_info("efficientnet_lite0")}
-    assert infos["_blocks.15"].channels == 320 and infos["_blocks.15"].spatial == (7, 7)
+    # a block without a skip connection returns its _bn2 tensor: the table lists that name, both resolve
+    assert infos["_blocks.15._bn2"].channels == 320 and infos["_blocks.15._bn2"].spatial == (7, 7)
+    assert adapter.resolve("_blocks.15") == "_blocks.15" and infos["_blocks.2"].channels == 24
     assert infos["_head_act"].channels == 1280 and "_blocks.5._depthwise_act" in infos
     with pytest.raises(ValueError, match="unexpected arguments"):
         modelzoo.load("efficientnet_lite0", include_top=True)
