@@ -33,11 +33,13 @@ class Vgg16HedTorch(TorchZooModel):
                              image_value_range=vgg16_hed_torch.IMAGE_VALUE_RANGE)
 
     def layer_info(self):
-        """From the Keras model's table (no torch, no weights): the names are the same. ``input`` and
-        ``preprocess`` as there; each conv's ``_pre_relu`` and post-ReLU layer; the pools."""
+        """From the Keras model's table (no torch, no weights): the names are the same, less ``input`` (the
+        PyTorch adapter has no input layer): ``preprocess``, each conv's ``_pre_relu`` and post-ReLU layer, the
+        pools."""
         from lucid_fast.models import LayerInfo  # noqa: PLC0415
 
-        return [LayerInfo(name, channels, spatial, kind) for name, channels, spatial, kind in vgg16_hed.layer_table()]
+        return [LayerInfo(name, channels, spatial, kind) for name, channels, spatial, kind in vgg16_hed.layer_table()
+                if name != "input"]
 
 
 class InceptionV1Lucent(TorchZooModel):

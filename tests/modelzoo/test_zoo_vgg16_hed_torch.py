@@ -82,9 +82,10 @@ def test_zoo_entry():
     adapter = modelzoo.load("vgg16_hed_torch")
     assert adapter.image_value_range == (0.0, 1.0) and adapter.resolve("block4_conv3") == "block4_conv3"
     table = {i.name: (i.channels, i.spatial) for i in modelzoo.layer_info("vgg16_hed_torch")}
-    for info in adapter.layers():
-        if info.name in table:
-            assert table[info.name] == (info.channels, info.spatial), info.name
+    layers = adapter.layers()
+    assert [i.name for i in layers] == list(table)  # the static table is the adapter's, without loading
+    for info in layers:
+        assert table[info.name] == (info.channels, info.spatial), info.name
     assert {m.name: m.framework for m in modelzoo.list_models()}["vgg16_hed_torch"] == "torch"
 
 
