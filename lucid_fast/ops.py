@@ -16,11 +16,16 @@ Ops:
     adam_update                              in-place Adam step, as tf.keras.optimizers.Adam
     cpu_build                                which build of the CPU kernels runs ("avx2" or "base")
 
+Devices (docs/ARCHITECTURE.md, "Devices and streams"): ``device("cpu" | "cuda" | "cuda:N")`` is where a step's
+image side runs (its array module, allocation, and ``device.ops.<op>``: the ops above, refused by name where the
+device has no kernel and when an array is on another device); ``device_of(*arrays)`` is the device arrays live on.
+
 The implementations are in ``lucid_fast._bindings`` (the repository's bindings/ folder): ``op_<op>.py`` per op,
 over the C++/CUDA sources in csrc/. Each op's files, from its header to its tests: bindings/README.md.
 """
 from lucid_fast._bindings import cpu_build  # noqa: F401
 from lucid_fast._bindings.checks import empty_aligned, zeros_aligned  # noqa: F401
+from lucid_fast._bindings.device import Device, DeviceError, device, device_of  # noqa: F401
 from lucid_fast._bindings.op_adam import adam_update  # noqa: F401
 from lucid_fast._bindings.op_color import (  # noqa: F401
     COLOR_CORRELATION_SVD_SQRT,

@@ -185,6 +185,19 @@ class ModelAdapter:
         memory check of ``optvis.preflight`` is skipped)."""
         raise NotImplementedError
 
+    def device(self):
+        """Where the model's tensors live, hence where the engine keeps the image side of a step: ``"cpu"``
+        (numpy arrays, the default) or ``"cuda:N"`` (CuPy arrays on CUDA device N). With a CUDA device the
+        step (:meth:`objective_step`) takes and returns CuPy arrays (docs/ARCHITECTURE.md, "Devices and
+        streams")."""
+        return "cpu"
+
+    def cuda_stream(self):
+        """The raw CUDA stream (``cudaStream_t`` as an int) the framework runs the model on, or None (the host,
+        or CuPy's current stream). The engine runs its CUDA kernels on it, so both sides are ordered on one
+        stream without host synchronization."""
+        return None
+
     def _channel_index_tensor(self, name, idx):
         """The framework's form of a channel request: ``idx`` if it is a 1-D integer tensor of the framework
         (ValueError for another tensor), else None (then ``idx`` is read as a sequence of ints)."""

@@ -11,9 +11,11 @@ One step (docs/ARCHITECTURE.md, "The step")::
     ascent: Adam on every parameter                 native (or the parameterization's own update)
 
 This module imports no framework: the model side is whatever ``adapter.objective_step(...)`` returns
-(:mod:`lucid_fast.models.protocol`), and arrays cross to it as aligned numpy. Users of the engine ask for what
-they need through its arguments, not by subclassing: ``per_item=True`` (each image's objective, e.g. a gallery's
-K channels), ``feeds`` (extra inputs an objective reads by name each step, e.g. an activation grid's targets),
+(:mod:`lucid_fast.models.protocol`), and arrays cross to it on the model's device: aligned numpy on the host, CuPy
+arrays on a CUDA device (``adapter.device()``; every array of the image side lives there, and the step goes
+through one :class:`lucid_fast.ops.Device`: docs/ARCHITECTURE.md, "Devices and streams"). Users of the engine
+ask for what they need through its arguments, not by subclassing: ``per_item=True`` (each image's objective, e.g. a
+gallery's K channels), ``feeds`` (extra inputs an objective reads by name each step, e.g. an activation grid's targets),
 :meth:`Engine.enter_phase` (a schedule of learning rates and transforms, e.g. ``preset="fast"``), and a
 parameterization with its own ``ascend`` (e.g. the activation grid's per-cell Adam).
 """
@@ -54,6 +56,9 @@ class Engine:
             their values each step.
         feed_f: function returning ``{name: array}``, called after the parameterization's forward each step.
         who: the name errors start with.
+
+    The image side runs where the model's tensors live (``model.device()``: ``"cpu"`` or ``"cuda:N"``; adapters
+    without the method run on the host), on the model's CUDA stream (``model.cuda_stream()``) where it has one.
     """
 
     def __init__(self, model, objective, parameterization, chain, optimizer, seed=None, relu_gradient_override=True,
@@ -72,14 +77,35 @@ class Engine:
         self.image_shape = tuple(parameterization.output_shape)
         self.native_terms = tuple(getattr(objective, "native_terms", ()))
         self._feed_f = feed_f
+        self.device = ops.device(_call_or(model, "device", "cpu"))
+        self.stream = _call_or(model, "cuda_stream", None) if not self.device.is_host else None
         self.model_step = model.objective_step(objective, self.image_shape, chain.tf_fns, on_alpha=self._check_alpha,
                                                per_item=per_item, feeds=feeds, who=who)
         self._check_channels()
         preflight.check_session(self)  # sizes, gradient path, memory: before anything is allocated
-        self.graph.initialize(self.rng)
-        own_update = getattr(self.graph, "ascend", None) is not None
-        self._moments = {} if own_update else {id(p): (ops.zeros_aligned(p.shape), ops.zeros_aligned(p.shape))
-                                               for p in self.graph.params}
+        self._place_graph()
+        with self.device.scope(self.stream):
+            self.graph.initialize(self.rng)
+            own_update = getattr(self.graph, "ascend", None) is not None
+            dev = self.device
+            self._moments = {} if own_update else {id(p): (dev.zeros(p.shape), dev.zeros(p.shape))
+                                                   for p in self.graph.params}
+
+    def _place_graph(self):
+        """Puts the parameterization on the engine's device (its ``place``); on a CUDA device a parameterization,
+        optimizer or transform without a CUDA implementation is refused here, by name."""
+        dev = self.device
+        if dev.is_host:
+            return
+        place = getattr(self.graph, "place", None)
+        if place is None:
+            raise NotImplementedError(f"{self.who}: the parameterization {type(self.graph).__name__} runs on the host "
+                                      f"only (it has no place(device)); the model runs on {dev.name}")
+        place(dev)
+        if hasattr(self.optimizer, "ascend_params"):
+            raise NotImplementedError(f"{self.who}: the optimizer {self.optimizer!r} runs through TensorFlow on the "
+                                      f"host; on {dev.name} only the native Adam (optimizers.Adam) runs")
+        self.chain.check_device(dev, self.who)
 
     # ---- what the model side found ---------------------------------------------------------------------------
     @property
@@ -143,6 +169,8 @@ class Engine:
     def set_transforms(self, transforms):
         """New transforms (a list; None: ``transform.standard_transforms``) from the next step on."""
         self.chain = make_chain(transforms)
+        if not self.device.is_host:
+            self.chain.check_device(self.device, self.who)
         self.model_step.set_transforms(self.chain.tf_fns)
 
     # ---- the step -----------------------------------------------------------------------------------------------
@@ -157,15 +185,21 @@ class Engine:
         Returns:
             (loss, grads): the objective (evaluated before any update) and the parameterization's gradients of the
             objective (to maximize): for a ParamGraph, ``{node: gradient}`` for every native ``Param`` it depends
-            on (float32 arrays) and, for every TF stage (``TFParam``), the list of its variables' gradients.
+            on (float32 arrays of the engine's device) and, for every TF stage (``TFParam``), the list of its
+            variables' gradients.
         """
+        with self.device.scope(self.stream):
+            return self._compute_gradients()
+
+    def _compute_gradients(self):
+        dev, xp = self.device, self.device.xp
         x_raw = self.graph.forward()
         x_pre, saved = x_raw, None
         if self.chain.collapse is not None:
             x_pre, saved = self.chain.collapse.forward(x_raw, self.rng)
         if self.wants_alpha and saved is not None:  # the alpha goes through the same warp, after the RGB
             rgb = x_pre
-            x_pre = ops.empty_aligned(rgb.shape[:-1] + (rgb.shape[-1] + 1,))
+            x_pre = dev.empty(rgb.shape[:-1] + (rgb.shape[-1] + 1,))
             x_pre[..., :-1] = rgb
             x_pre[..., -1:] = x_raw[..., 3:4]
         b = x_pre.shape[0]
@@ -173,18 +207,20 @@ class Engine:
             x, mats = x_pre, None
         else:
             mats, size = self.chain.sample(b, x_pre.shape[1:3], self.rng)
-            x = ops.affine_warp(x_pre, mats, out_hw=size, pad_mode=self.chain.pad_mode,
-                                fill_value=self.chain.fill_value)
+            x = dev.ops.affine_warp(x_pre, matrices=mats, out_hw=size, pad_mode=self.chain.pad_mode,
+                                    fill_value=self.chain.fill_value)
         override = self.relu_gradient_override and self.step_count < RELU_OVERRIDE_STEPS
         feeds = self._feed_f() if self._feed_f is not None else None
         out = self.model_step(x, x_raw, override, feeds)
+        if not dev.is_host:
+            dev.check_on("the model step's output", grad_x=out.grad_x, grad_raw=out.grad_raw)
         grad_pre = self._warp_adjoint(out.grad_x, mats, x_pre.shape)
         grad_raw_model = out.grad_raw
         if override:
             grad_pre, grad_raw_model = self._revive_dead_images(x, x_raw, feeds, mats, grad_pre, grad_raw_model)
         grad_alpha = None
         if self.wants_alpha and saved is not None:
-            grad_pre, grad_alpha = np.ascontiguousarray(grad_pre[..., :-1]), grad_pre[..., -1:]
+            grad_pre, grad_alpha = xp.ascontiguousarray(grad_pre[..., :-1]), grad_pre[..., -1:]
         grad_raw = self.chain.collapse.backward(grad_pre, saved) if saved is not None else grad_pre
         if grad_alpha is not None:
             grad_raw[..., 3:4] += grad_alpha
@@ -194,7 +230,7 @@ class Engine:
             loss += term.native_value_and_grad(x_raw, grad_raw)[0]
         self.last_loss = loss
         self.last_per_item = out.per_item
-        if not math.isfinite(loss) or not np.isfinite(grad_raw).all():
+        if not math.isfinite(loss) or not dev.all_finite(grad_raw):
             raise FloatingPointError(f"the objective or its gradient is not finite at step {self.step_count} "
                                      f"(objective = {loss}); the image before this step is kept")
         grads = self.graph.backward(grad_raw)
@@ -205,11 +241,12 @@ class Engine:
 
     def _warp_adjoint(self, grad_x, mats, pre_shape):
         """The gradient with respect to the image before the warp (a new aligned array)."""
+        dev = self.device
         if mats is None:
-            grad_pre = ops.empty_aligned(pre_shape)
+            grad_pre = dev.empty(pre_shape)
             grad_pre[...] = grad_x
             return grad_pre
-        return ops.affine_warp_adjoint(grad_x, mats, in_hw=pre_shape[1:3], pad_mode=self.chain.pad_mode)
+        return dev.ops.affine_warp_adjoint(grad_x, matrices=mats, in_hw=pre_shape[1:3], pad_mode=self.chain.pad_mode)
 
     def _revive_dead_images(self, x, x_raw, feeds, mats, grad_pre, grad_raw_model):
         """During the redirected-ReLU steps: an image whose gradient is exactly zero gets the gradient with the
@@ -220,13 +257,14 @@ class Engine:
         at the border of the transformed image, where its receptive field holds only the transforms' padding, so
         the channel stayed at 0 for as long as the transforms ran. Images that do get a gradient keep it, bit for
         bit, and no second pass runs when none is zero."""
+        xp = self.device.xp
         b = grad_pre.shape[0]
-        dead = ~(grad_pre.reshape(b, -1).any(axis=1) | np.asarray(grad_raw_model).reshape(b, -1).any(axis=1))
-        if not dead.any():
+        dead = ~(grad_pre.reshape(b, -1).any(axis=1) | xp.asarray(grad_raw_model).reshape(b, -1).any(axis=1))
+        if not dead.any():  # on a CUDA device: one bool copied to the host, in the redirected-ReLU steps only
             return grad_pre, grad_raw_model
         forced = self.model_step(x, x_raw, "force", feeds)
         grad_pre[dead] = self._warp_adjoint(forced.grad_x, mats, grad_pre.shape)[dead]
-        grad_raw_model = np.array(grad_raw_model)
+        grad_raw_model = xp.array(grad_raw_model)
         grad_raw_model[dead] = forced.grad_raw[dead]
         return grad_pre, grad_raw_model
 
@@ -239,7 +277,11 @@ class Engine:
 
     def ascend(self, grads):
         """One ascent step of the optimizer on the parameterization, given its gradients."""
-        opt = self.optimizer
+        with self.device.scope(self.stream):
+            self._ascend(grads)
+
+    def _ascend(self, grads):
+        opt, dev = self.optimizer, self.device
         own = getattr(self.graph, "ascend", None)
         if own is not None:  # a parameterization with its own update rule (e.g. the activation grid's per-cell Adam)
             own(grads, opt, self.step_count)
@@ -252,8 +294,8 @@ class Engine:
                 g = grads.get(p)
                 if g is None:
                     continue
-                g = np.ascontiguousarray(g, dtype=np.float32)
-                ops.adam_update(p.value, g, m, v, self.step_count, learning_rate=opt.learning_rate,
+                g = dev.xp.ascontiguousarray(g, dtype=np.float32)
+                dev.ops.adam_update(p.value, g, m, v, self.step_count, learning_rate=opt.learning_rate,
                                 beta_1=opt.beta_1, beta_2=opt.beta_2, epsilon=opt.epsilon, maximize=True)
         for node in self.graph.tf_params:
             node.apply_ascent(opt)
@@ -275,15 +317,16 @@ class Engine:
 
     # ---- reading the state ----------------------------------------------------------------------------------------
     def image(self):
-        """The current image, NHWC float32 (a copy)."""
-        return np.array(self.graph.forward())
+        """The current image, NHWC float32 (a numpy copy, also on a CUDA device)."""
+        with self.device.scope(self.stream):
+            return self.device.to_host(self.graph.forward())
 
     def model_image(self):
         """The current untransformed image as the model sees it (a composited image's alpha dropped)."""
         x = self.graph.forward()
         c = self.model.input_channels
         if self.wants_alpha and self.chain.collapse is None and x.shape[-1] == c + 1:
-            rgb = ops.empty_aligned(x.shape[:-1] + (c,))  # a composited image: its alpha is not the model's
+            rgb = self.device.empty(x.shape[:-1] + (c,))  # a composited image: its alpha is not the model's
             rgb[...] = x[..., :c]
             x = rgb
         if x.shape[-1] != c:
@@ -297,3 +340,10 @@ class Engine:
     def evaluate(self, objective):
         """The value of another objective on the current (untransformed) image."""
         return self.model_step.evaluate(objective, self.graph.forward(), self.activations)
+
+
+def _call_or(obj, name, default):
+    """``obj.name()`` where the adapter has that method, else ``default`` (adapters need not subclass the
+    protocol)."""
+    fn = getattr(obj, name, None)
+    return default if fn is None else fn()

@@ -193,37 +193,43 @@ class CollapseAlphaRandom(_NotCallable):
     """Composites an RGBA image over a random smooth background (Lucid's collapse_alpha_random).
 
     The background is a fresh random Fourier image every step (spectrum ~ N(0, sd^2), decorrelated colour,
-    sigmoid), drawn from the run's generator. Runs natively before the warp.
+    sigmoid), drawn from the run's generator. Runs natively before the warp, on the image's device: the spectrum
+    is drawn on the host (the run's generator) and, on a CUDA device, uploaded once per step.
     """
 
     def __init__(self, sd=0.5):
         self.sd = float(sd)
 
-    def background(self, shape, rng):
+    def background(self, shape, rng, device=None):
+        dev = ops.device("cpu" if device is None else device)
         b, h, w, _ = shape
         wf = ops.rfft2d_freqs(h, w).shape[1]
         spec = ops.empty_aligned((2, b, 3, h, wf))
         spec[...] = rng.normal(0.0, self.sd, size=spec.shape)
-        return ops.to_valid_rgb(ops.fft_image(spec, h, w), decorrelate=True, sigmoid=True)
+        if not dev.is_host:
+            spec = dev.put(spec)  # the step's one upload of host-drawn randomness larger than a few bytes
+        return dev.ops.to_valid_rgb(dev.ops.fft_image(spec, h, w), decorrelate=True, sigmoid=True)
 
     def forward(self, x, rng):
         if x.shape[-1] != 4:
             raise ValueError(f"collapse_alpha_random needs an RGBA image (4 channels), got {x.shape[-1]} channels; "
                              f"use param.image(..., alpha=True)")
-        bg = self.background(x.shape, rng)
+        dev = ops.device_of(x)
+        bg = self.background(x.shape, rng) if dev.is_host else self.background(x.shape, rng, dev)
         rgb, a = x[..., :3], x[..., 3:4]
-        out = ops.empty_aligned(x.shape[:-1] + (3,))
-        np.multiply(a, rgb - bg, out=out)
+        out = dev.empty(x.shape[:-1] + (3,))
+        dev.xp.multiply(a, rgb - bg, out=out)
         out += bg
         return out, (x, bg)
 
     @staticmethod
     def backward(grad_out, saved):
         x, bg = saved
+        xp = ops.device_of(x, grad_out).xp
         rgb, a = x[..., :3], x[..., 3:4]
-        g = np.empty(x.shape, np.float32)
+        g = xp.empty(x.shape, np.float32)
         g[..., :3] = a * grad_out
-        g[..., 3:4] = np.sum((rgb - bg) * grad_out, axis=-1, keepdims=True)
+        g[..., 3:4] = xp.sum((rgb - bg) * grad_out, axis=-1, keepdims=True)
         return g
 
     def __repr__(self):
@@ -381,6 +387,13 @@ class TransformChain:
     @property
     def is_identity(self):
         return not self.affine
+
+    def check_device(self, device, who="render_vis"):
+        """Raises NotImplementedError when a transform of the chain cannot run on ``device`` (an
+        ``ops.Device``). The affine block and the alpha collapse run on any device (their ops have CPU and CUDA
+        kernels); callables on tensors run inside the model's framework, which is the model side's business."""
+        for op in ("affine_warp", "affine_warp_adjoint") + (("fft_image", "to_valid_rgb") if self.collapse else ()):
+            getattr(device.ops, op)  # raises, naming the op, where the device has no kernel for it
 
     def __repr__(self):
         return f"compose({self.transforms!r})"

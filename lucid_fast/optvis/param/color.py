@@ -16,17 +16,20 @@ color_mean = [round(float(v), 6) for v in ops.COLOR_MEAN]  # [0.48, 0.46, 0.41]
 
 
 class ToValidRGB(Node):
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, t, decorrelate, sigmoid):
         self.inputs = (t,)
         self.shape = t.shape
         self.decorrelate, self.sigmoid = bool(decorrelate), bool(sigmoid)
 
     def forward(self, x):
-        return ops.to_valid_rgb(x, decorrelate=self.decorrelate, sigmoid=self.sigmoid)
+        return ops.device_of(x).ops.to_valid_rgb(x, decorrelate=self.decorrelate, sigmoid=self.sigmoid)
 
     def backward(self, grad_out, x):
-        return (ops.to_valid_rgb_adjoint(x, np.ascontiguousarray(grad_out), decorrelate=self.decorrelate,
-                                         sigmoid=self.sigmoid),)
+        dev = ops.device_of(x, grad_out)
+        return (dev.ops.to_valid_rgb_adjoint(x, dev.xp.ascontiguousarray(grad_out), decorrelate=self.decorrelate,
+                                             sigmoid=self.sigmoid),)
 
 
 def to_valid_rgb(t, decorrelate=False, sigmoid=True):

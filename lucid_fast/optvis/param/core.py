@@ -12,6 +12,11 @@ shared term plus a per-image term), ``a - b``, ``k * a``, ``a * b`` (elementwise
 ``a.mean(axis=-1)`` (``tf.reduce_mean`` keeping the axis), ``a / k`` for a number k, numpy/TF indexing
 (``a[0]``, ``a[..., :3]``, ``a[::-1]``), :func:`concat` and :func:`stack`. A node is not a tensor: TensorFlow
 ops and numpy functions applied to one raise a TypeError naming these replacements.
+
+Devices: a graph runs where its arrays live (:meth:`ParamGraph.place`: the host by default, or a CUDA device when
+the model runs there). A stage allocates and computes on the device of its inputs (``ops.device_of``) through that
+device's array module and ops; a stage class lists the device kinds it supports in ``device_kinds`` (the host only,
+unless it says more), and placing a graph on a device one of its stages does not support raises an error naming it.
 """
 import numpy as np
 
@@ -25,6 +30,7 @@ class Node:
 
     inputs = ()
     shape = ()
+    device_kinds = ("cpu",)  # where forward/backward can run: "cpu" (numpy), "cuda" (CuPy) -- ParamGraph.place
     __array_ufunc__ = None  # ``array * node`` defers to Node.__rmul__ instead of looping over the array
 
     # ---- not a tensor: TensorFlow and numpy functions get an error naming what to use instead
@@ -104,7 +110,11 @@ class Node:
 
 
 class Param(Node):
-    """A leaf: an optimized float32 array, initialized by ``init_fn(rng) -> array`` or a given value."""
+    """A leaf: an optimized float32 array, initialized by ``init_fn(rng) -> array`` or a given value (drawn on the
+    host from the run's generator, then put on the graph's device)."""
+
+    device_kinds = ("cpu", "cuda")
+    device = None  # set by ParamGraph.place; None is the host
 
     def __init__(self, shape, init_fn=None, init_val=None, name="param"):
         self.shape = checks.check_shape(name, shape)
@@ -126,7 +136,7 @@ class Param(Node):
             val = self.init_val
         else:
             val = np.asarray(self.init_fn(rng), dtype=np.float32).reshape(self.shape)
-        self.value = ops.empty_aligned(self.shape)
+        self.value = ops.device("cpu" if self.device is None else self.device).empty(self.shape)
         self.value[...] = val
 
     def forward(self):
@@ -141,12 +151,19 @@ def normal_init(shape, sd):
 
 
 class Constant(Node):
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, value):
         self.value = np.asarray(value, dtype=np.float32)
         self.shape = self.value.shape
+        self._placed = self.value
+
+    def place(self, device):
+        """Keeps a copy of the value on ``device`` (made once), returned by forward."""
+        self._placed = self.value if device.is_host else device.put(self.value)
 
     def forward(self):
-        return self.value
+        return self._placed
 
 
 NOT_A_TENSOR = ("a lucid_fast parameterization is not a tensor: it runs natively, outside TensorFlow, so {what} "
@@ -187,13 +204,16 @@ class Add(Node):
         except ValueError:
             raise ValueError(f"cannot add parameterizations of shapes {a.shape} and {b.shape}") from None
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a, b):
-        out = ops.empty_aligned(self.shape)
-        np.add(a, b, out=out)
+        dev = ops.device_of(a, b)
+        out = dev.empty(self.shape)
+        dev.xp.add(a, b, out=out)
         return out
 
     def backward(self, grad_out, a, b):
-        return _unbroadcast(grad_out, np.shape(a)), _unbroadcast(grad_out, np.shape(b))
+        return _unbroadcast(grad_out, a.shape), _unbroadcast(grad_out, b.shape)
 
 
 class Scale(Node):
@@ -202,9 +222,12 @@ class Scale(Node):
         self.shape = a.shape
         self.k = float(k)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a):
-        out = ops.empty_aligned(self.shape)
-        np.multiply(a, np.float32(self.k), out=out)
+        dev = ops.device_of(a)
+        out = dev.empty(self.shape)
+        dev.xp.multiply(a, np.float32(self.k), out=out)
         return out
 
     def backward(self, grad_out, a):
@@ -221,13 +244,16 @@ class Mul(Node):
         except ValueError:
             raise ValueError(f"cannot multiply parameterizations of shapes {a.shape} and {b.shape}") from None
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a, b):
-        out = ops.empty_aligned(self.shape)
-        np.multiply(a, b, out=out)
+        dev = ops.device_of(a, b)
+        out = dev.empty(self.shape)
+        dev.xp.multiply(a, b, out=out)
         return out
 
     def backward(self, grad_out, a, b):  # d(a*b) = b da + a db
-        return _unbroadcast(grad_out * b, np.shape(a)), _unbroadcast(grad_out * a, np.shape(b))
+        return _unbroadcast(grad_out * b, a.shape), _unbroadcast(grad_out * a, b.shape)
 
 
 class Pow(Node):
@@ -240,15 +266,19 @@ class Pow(Node):
         self.shape = a.shape
         self.p = float(p)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a):
-        out = ops.empty_aligned(self.shape)
-        np.power(a, np.float32(self.p), out=out)
+        dev = ops.device_of(a)
+        out = dev.empty(self.shape)
+        dev.xp.power(a, np.float32(self.p), out=out)
         return out
 
     def backward(self, grad_out, a):  # d(a**p) = p a**(p-1) da
         if self.p == 0.0:
             return (None,)
-        return (grad_out * (np.float32(self.p) * np.power(a, np.float32(self.p - 1.0))),)
+        xp = ops.device_of(a).xp
+        return (grad_out * (np.float32(self.p) * xp.power(a, np.float32(self.p - 1.0))),)
 
 
 class Mean(Node):
@@ -267,15 +297,19 @@ class Mean(Node):
             del shape[self.axis]
         self.shape = tuple(shape)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a):
-        out = ops.empty_aligned(self.shape)
-        np.mean(a, axis=self.axis, keepdims=self.keepdims, out=out)
+        dev = ops.device_of(a)
+        out = dev.empty(self.shape)
+        dev.xp.mean(a, axis=self.axis, keepdims=self.keepdims, out=out)
         return out
 
     def backward(self, grad_out, a):  # every input along the axis gets 1/n of its mean's gradient
-        g = grad_out if self.keepdims else np.expand_dims(grad_out, self.axis)
-        n = np.shape(a)[self.axis]
-        return (np.broadcast_to(g / np.float32(n), np.shape(a)).astype(np.float32),)
+        xp = ops.device_of(a).xp
+        g = grad_out if self.keepdims else xp.expand_dims(grad_out, self.axis)
+        n = a.shape[self.axis]
+        return (xp.broadcast_to(g / np.float32(n), a.shape).astype(np.float32),)
 
 
 def _is_basic_key(key):
@@ -309,17 +343,20 @@ class Index(Node):
         self.basic = _is_basic_key(key)
         self.shape = tuple(probe.shape)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, a):
-        out = ops.empty_aligned(self.shape)
+        out = ops.device_of(a).empty(self.shape)
         out[...] = a[self.key]
         return out
 
     def backward(self, grad_out, a):
-        g = np.zeros(np.shape(a), np.float32)
+        xp = ops.device_of(a).xp
+        g = xp.zeros(a.shape, np.float32)
         if self.basic:
             g[self.key] = grad_out
         else:
-            np.add.at(g, self.key, grad_out)
+            xp.add.at(g, self.key, grad_out)
         return (g,)
 
 
@@ -342,13 +379,17 @@ class Stack(Node):
         shape.insert(self.axis, len(nodes))
         self.shape = tuple(shape)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, *vals):
-        out = ops.empty_aligned(self.shape)
-        np.stack(vals, axis=self.axis, out=out)
+        dev = ops.device_of(*vals)
+        out = dev.empty(self.shape)
+        dev.xp.stack(vals, axis=self.axis, out=out)
         return out
 
     def backward(self, grad_out, *vals):
-        return tuple(np.take(grad_out, i, axis=self.axis) for i in range(len(vals)))
+        xp = ops.device_of(grad_out).xp
+        return tuple(xp.take(grad_out, i, axis=self.axis) for i in range(len(vals)))
 
 
 def stack(nodes, axis=0):
@@ -374,14 +415,17 @@ class Concat(Node):
         shape[self.axis] = sum(n.shape[self.axis] for n in nodes)
         self.shape = tuple(shape)
 
+    device_kinds = ("cpu", "cuda")
+
     def forward(self, *vals):
-        out = ops.empty_aligned(self.shape)
-        np.concatenate(vals, axis=self.axis, out=out)
+        dev = ops.device_of(*vals)
+        out = dev.empty(self.shape)
+        dev.xp.concatenate(vals, axis=self.axis, out=out)
         return out
 
     def backward(self, grad_out, *vals):
         splits = np.cumsum([v.shape[self.axis] for v in vals])[:-1]
-        return tuple(np.split(grad_out, splits, axis=self.axis))
+        return tuple(ops.device_of(grad_out).xp.split(grad_out, splits.tolist(), axis=self.axis))
 
 
 def concat(nodes, axis=-1):
@@ -412,6 +456,31 @@ class ParamGraph:
         self.params = [n for n in order if isinstance(n, Param)]
         self.tf_params = [n for n in order if isinstance(n, TFParam)]
         self._values = {}
+        self.device = ops.device("cpu")
+
+    def place(self, device):
+        """Runs the graph on ``device`` (an ``ops.Device`` or ``"cpu"`` / ``"cuda:N"``; call before
+        :meth:`initialize`): its parameters are allocated there and every stage computes there.
+
+        Raises:
+            NotImplementedError: a stage of the graph has no implementation for the device (its class's
+                ``device_kinds``), named with what to do about it.
+        """
+        device = ops.device(device)
+        for n in self.order:
+            if device.kind not in type(n).device_kinds:
+                raise NotImplementedError(
+                    f"the parameterization stage {n!r} ({type(n).__module__}.{type(n).__name__}) runs on "
+                    f"{' and '.join(type(n).device_kinds)} only, not on {device.name}, where the model runs; "
+                    f"no host fallback is made inside a step. Use a parameterization whose stages support "
+                    f"{device.kind} (param.image, fft_image, pixel_image, to_valid_rgb, lowres_tensor without batch "
+                    f"interpolation or offset, arithmetic), or run the model on the CPU")
+        for n in self.order:
+            if isinstance(n, Param):
+                n.device = None if device.is_host else device
+            elif isinstance(n, Constant):
+                n.place(device)
+        self.device = device
 
     @property
     def output_shape(self):

@@ -8,6 +8,8 @@ from .spatial import fft_image, pixel_image
 class TileChannels(Node):
     """Repeats a 1-channel parameterization to ``n`` channels (grayscale -> RGB)."""
 
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, a, n):
         self.inputs = (a,)
         self.n = n
@@ -16,7 +18,7 @@ class TileChannels(Node):
     def forward(self, a):
         from lucid_fast import ops
 
-        out = ops.empty_aligned(self.shape)
+        out = ops.device_of(a).empty(self.shape)
         out[...] = a
         return out
 

@@ -70,17 +70,20 @@ class InterpolateBatch(Node):
 class Upsample(Node):
     """Native stage: bilinear upsampling of a low-resolution (b_low in {1, B}) tensor to (B, H, W, C)."""
 
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, low, shape):
         self.inputs = (low,)
         self.shape = tuple(shape)
         self.low_shape = low.shape
 
     def forward(self, low):
-        return ops.upsample_bilinear(low, self.shape[1:3], batch=self.shape[0])
+        return ops.device_of(low).ops.upsample_bilinear(low, self.shape[1:3], batch=self.shape[0])
 
     def backward(self, grad_out, low):
-        return (ops.upsample_bilinear_adjoint(np.ascontiguousarray(grad_out), self.low_shape[1:3],
-                                              low_batch=self.low_shape[0]),)
+        dev = ops.device_of(low, grad_out)
+        return (dev.ops.upsample_bilinear_adjoint(dev.xp.ascontiguousarray(grad_out), self.low_shape[1:3],
+                                                  low_batch=self.low_shape[0]),)
 
 
 class Offset(Node):
@@ -109,6 +112,8 @@ class Offset(Node):
 class Reshape(Node):
     """A view of a parameterization with another shape of the same size (``tf.reshape``)."""
 
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, a, shape):
         shape = tuple(int(s) for s in shape)
         if int(np.prod(shape)) != int(np.prod(a.shape)):
@@ -117,12 +122,12 @@ class Reshape(Node):
         self.shape = shape
 
     def forward(self, a):
-        out = ops.empty_aligned(self.shape)
-        out[...] = np.reshape(a, self.shape)
+        out = ops.device_of(a).empty(self.shape)
+        out[...] = a.reshape(self.shape)
         return out
 
     def backward(self, grad_out, a):
-        return (np.reshape(grad_out, np.shape(a)),)
+        return (grad_out.reshape(a.shape),)
 
 
 def _shape(fn, what, shape):

@@ -44,6 +44,8 @@ def pixel_image(shape, sd=None, init_val=None):
 class FFTImage(Node):
     """Native stage: a real/imaginary spectrum (2, B, C, h, wf) to an NHWC image (ops.fft_image)."""
 
+    device_kinds = ("cpu", "cuda")
+
     def __init__(self, spectrum, h, w, decay_power):
         self.inputs = (spectrum,)
         b, c = spectrum.shape[1], spectrum.shape[2]
@@ -51,10 +53,12 @@ class FFTImage(Node):
         self.shape = (b, h, w, c)
 
     def forward(self, spec):
-        return ops.fft_image(spec, self.h, self.w, decay_power=self.decay_power)
+        return ops.device_of(spec).ops.fft_image(spec, self.h, self.w, decay_power=self.decay_power)
 
     def backward(self, grad_out, spec):
-        return (ops.fft_image_adjoint(np.ascontiguousarray(grad_out), self.h, self.w, decay_power=self.decay_power),)
+        dev = ops.device_of(spec, grad_out)
+        return (dev.ops.fft_image_adjoint(dev.xp.ascontiguousarray(grad_out), self.h, self.w,
+                                          decay_power=self.decay_power),)
 
 
 def fft_image(shape, sd=None, decay_power=1, init_val=None):
