@@ -11,6 +11,7 @@ oversubscribe the machine.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -51,9 +52,12 @@ def thread_env(threads):
 
 
 def _configure_threads(threads):
-    """Before this process first uses TensorFlow: its thread pools to ``threads`` (no-op once TF runs)."""
+    """Before this process first uses TensorFlow: its thread pools to ``threads`` (no-op once TF runs). PyTorch
+    sizes its pool from ``OMP_NUM_THREADS``, set here too."""
     for k, v in thread_env(threads).items():
         os.environ.setdefault(k, v)
+    if importlib.util.find_spec("tensorflow") is None:  # a machine with PyTorch only (it reads OMP_NUM_THREADS)
+        return
     import tensorflow as tf
 
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import sys
 import time
 
 import numpy as np
@@ -20,7 +21,7 @@ from .settings import Settings, unit_seed
 
 
 def model_fingerprint(adapter):
-    """A hash of a model's weights (Keras) or graph (GraphDef): the identity a gallery job is bound to."""
+    """A hash of a model's weights (Keras, PyTorch) or graph (GraphDef): the identity a gallery job is bound to."""
     import hashlib
 
     cached = getattr(adapter, "_gallery_fingerprint", None)
@@ -35,8 +36,14 @@ def model_fingerprint(adapter):
             h.update(np.ascontiguousarray(np.asarray(w.numpy())).tobytes())
     elif graph_def is not None:
         h.update(graph_def.SerializeToString(deterministic=True))
+    elif keras_model is not None and hasattr(keras_model, "state_dict"):  # a PyTorch module
+        h.update(type(keras_model).__qualname__.encode())
+        for name, value_t in keras_model.state_dict().items():
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(value_t.detach().cpu().numpy()).tobytes())
     else:
-        raise ValueError(f"gallery: cannot fingerprint model {adapter!r} (neither Keras weights nor a GraphDef)")
+        raise ValueError(f"gallery: cannot fingerprint model {adapter!r} (neither Keras weights, a GraphDef nor a "
+                         f"PyTorch state_dict)")
     adapter._gallery_fingerprint = h.hexdigest()
     return adapter._gallery_fingerprint
 
@@ -136,13 +143,18 @@ class ChannelBatchRenderer:
             images = np.repeat(images, 3, axis=-1)
         wall = time.perf_counter() - t0
         info = {"host": socket.gethostname(), "pid": os.getpid(), "python": platform.python_version(),
-                "tf_intra_op_threads": _tf_threads(), "model_fingerprint": self.fingerprint,
+                **_threads(self.adapter), "model_fingerprint": self.fingerprint,
                 "sliced": bool(vis.sliced)}
         return UnitResult(layer, channels, images[:k], trace[:, :k],
                           images[k:] if s.negative else None, trace[:, k:] if s.negative else None, wall, info)
 
 
-def _tf_threads():
+def _threads(adapter):
+    """The framework's thread count, for the unit's record."""
+    model = getattr(adapter, "model", None)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return {"torch_threads": torch.get_num_threads()}
     import tensorflow as tf
 
-    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+    return {"tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}

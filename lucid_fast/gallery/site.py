@@ -221,7 +221,7 @@ def _build_channel(out_dir, model, layer, c, rec, prev_c, next_c):
              ("objective, first / last step", f"{trace[0]:.4g} / {trace[-1]:.4g}" if trace else "-"),
              ("wall time (share of the unit)", f"{rec['wall_time_s']:.1f} s"),
              ("rendered on", f"{worker.get('host', '?')} (pid {worker.get('pid', '?')}, "
-                             f"{worker.get('tf_intra_op_threads', '?')} thread(s))"),
+                             f"{worker.get('tf_intra_op_threads', worker.get('torch_threads', '?'))} thread(s))"),
              ("lucid_fast version", rec.get("tool_version")), ("created", rec.get("created"))]
     legend = ("blue: the channel's mean activation at each step; dashed red: the same channel on the negative "
               "optimum's image") if neg else "the channel's mean activation (the objective) at each step"
