@@ -44,3 +44,30 @@ def from_tf(t, gpu=False):
         arr = cupy.from_dlpack(tf.experimental.dlpack.to_dlpack(t))
         return arr
     return np.from_dlpack(t)
+
+
+def to_torch(x):
+    """Hands a numpy (CPU) or cupy (GPU) array to PyTorch without a copy (``torch.from_dlpack``).
+
+    PyTorch needs no particular alignment. A read-only numpy array that this numpy cannot export by DLPack
+    (numpy < 2.1) is copied instead."""
+    import torch
+
+    if not (checks.is_cupy(x) or isinstance(x, np.ndarray)):
+        raise ValueError(f"to_torch: expected a numpy or cupy array, got {type(x).__name__}")
+    try:
+        return torch.from_dlpack(x)  # a cupy array is exported on its stream, which torch synchronizes
+    except BufferError:
+        return torch.from_numpy(np.array(x))
+
+
+def from_torch(t, gpu=False):
+    """A torch tensor as a numpy array: ``.numpy()`` of the contiguous CPU tensor (zero-copy when it is one
+    already, it shares the tensor's memory); a tensor on a GPU is copied to the host. With ``gpu``, a cupy
+    array of a GPU tensor (zero-copy)."""
+    t = t.detach()
+    if gpu and t.device.type == "cuda":
+        import cupy
+
+        return cupy.from_dlpack(t.contiguous())
+    return t.cpu().contiguous().numpy()

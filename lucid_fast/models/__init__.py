@@ -29,10 +29,15 @@ Which file holds what:
   and attribution's smooth MaxPool gradient and blur.
 * ``tf_memory.py`` -- the memory a render step needs (:func:`estimate_step_bytes`, ``STEP_MEMORY_FACTOR``).
 * ``tf_step.py`` -- the TensorFlow side of one optimization step (``ModelAdapter.objective_step``).
+* ``torch_adapter.py`` -- :class:`TorchAdapter` for any ``torch.nn.Module`` (layers are ``named_modules()``
+  paths, activations NHWC); ``torch_step.py`` its side of the step (autograd, DLPack), ``torch_overrides.py``
+  Lucid's redirected ReLU gradient in torch, ``torch_slicing.py`` the sliced Conv2d/Linear. Only these four import
+  torch, and only when a PyTorch model is used (``load_model`` wraps an ``nn.Module`` without importing torch).
 * ``loading.py`` -- :func:`load_model`: the adapter for a model object or path.
 
 Names are imported from their files on first use (``from lucid_fast.models import KerasAdapter``), so
-``import lucid_fast.models.protocol`` does not import TensorFlow.
+``import lucid_fast.models.protocol`` does not import TensorFlow, and nothing imports torch until
+``TorchAdapter`` is asked for (it is not in ``__all__``, so ``from lucid_fast.models import *`` does not either).
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ _EXPORTS = {
     "load_graphdef": "tf_graphdef",
     "load_saved_model": "tf_graphdef",
     "load_model": "loading",
+    "TorchAdapter": "torch_adapter",
     "estimate_step_bytes": "tf_memory",
     "STEP_MEMORY_FACTOR": "tf_memory",
     "STEP_MEMORY_OVERHEAD": "tf_memory",

@@ -7,6 +7,7 @@ not a zoo name to :func:`load_model`.
 from __future__ import annotations
 
 import os
+import sys
 
 import tensorflow as tf
 
@@ -17,10 +18,10 @@ from lucid_fast.models.tf_keras_nodes import _keras
 
 __all__ = ["load_model", "ACCEPTED"]
 
-ACCEPTED = ("a ModelAdapter, a keras.Model (functional or Sequential), a path to a SavedModel directory, "
-            "a path to a frozen GraphDef .pb file, a path to a .keras/.h5 Keras model file, a "
-            "tf.compat.v1.GraphDef, an object with a to_adapter() method (a vision_models model, a modelzoo "
-            "entry), or, through lucid_fast.modelzoo.load_model, a modelzoo name (see "
+ACCEPTED = ("a ModelAdapter, a keras.Model (functional or Sequential), a torch.nn.Module (in eval mode), "
+            "a path to a SavedModel directory, a path to a frozen GraphDef .pb file, a path to a .keras/.h5 Keras "
+            "model file, a tf.compat.v1.GraphDef, an object with a to_adapter() method (a vision_models model, a "
+            "modelzoo entry), or, through lucid_fast.modelzoo.load_model, a modelzoo name (see "
             "lucid_fast.modelzoo.list_models())")
 
 
@@ -31,6 +32,9 @@ def load_model(model, **kwargs):
         model: One of
 
             * a :class:`ModelAdapter` (returned as is; no keyword arguments allowed);
+            * a ``torch.nn.Module`` in eval mode -> :class:`~lucid_fast.models.torch_adapter.TorchAdapter` (kwargs:
+              ``image_shape``, ``image_value_range``, ``preprocess``, ``input_channels``, ``name``, ``labels``,
+              ``logits_layer``);
             * a ``keras.Model`` / ``tf.keras.Model`` (functional or Sequential) -> :class:`KerasAdapter`
               (kwargs: ``image_value_range`` (default (0, 1)), ``image_shape``, ``name``);
             * a path to a SavedModel directory -> :func:`load_saved_model` (kwargs: ``signature``,
@@ -53,6 +57,11 @@ def load_model(model, **kwargs):
             raise ValueError(f"load_model: got a ModelAdapter and keyword arguments {sorted(kwargs)}; an adapter "
                              "is returned as is, so set these when creating it")
         return model
+    torch = sys.modules.get("torch")  # a torch module can only exist once torch is imported: never import it here
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from lucid_fast.models.torch_adapter import TorchAdapter  # noqa: PLC0415 - imports torch
+
+        return TorchAdapter(model, **kwargs)
     to_adapter = getattr(model, "to_adapter", None)
     if callable(to_adapter) and not isinstance(model, type):  # a Lucid-style modelzoo Model, or a zoo entry
         if kwargs:
