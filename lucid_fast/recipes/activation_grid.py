@@ -218,18 +218,18 @@ TARGETS = "cell_targets"  # T(...) name of the step's cells' unit target directi
 def grid_objective(layer, batch, channels, cossim_pow):
     """The sampled cells' objective: each cell's mean over positions of ``dot(a, v) * max(0.1, cos(a, v)) **
     cossim_pow`` with ``v = T("cell_targets")[cell]``, summed over the cells."""
-    import tensorflow as tf  # noqa: PLC0415
-
+    from lucid_fast.models.backend import of_accessor  # noqa: PLC0415
     from lucid_fast.optvis.objectives import Objective  # noqa: PLC0415
 
     def objective(T):
-        acts = tf.reshape(T(layer), [batch, -1, channels])
+        B = of_accessor(T)
+        acts = B.reshape(T(layer), [batch, -1, channels])
         v = T(TARGETS)[:, None, :]
-        dot = tf.reduce_sum(acts * v, -1)
+        dot = B.sum(acts * v, axis=-1)
         if cossim_pow:
-            cos = dot / (1e-4 + tf.norm(acts, axis=-1))
-            dot = dot * tf.maximum(COSSIM_FLOOR, cos) ** cossim_pow
-        return tf.reduce_sum(tf.reduce_mean(dot, axis=1))
+            cos = dot / (1e-4 + B.sqrt(B.sum(acts * acts, axis=-1)))
+            dot = dot * B.maximum(cos, COSSIM_FLOOR) ** cossim_pow
+        return B.sum(B.mean(dot, axis=1))
 
     return Objective(objective, "activation_grid", f"activation_grid({layer!r}, cossim_pow={cossim_pow})")
 

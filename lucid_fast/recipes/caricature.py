@@ -30,7 +30,7 @@ def dot_compare(layer, batch=1, cossim_pow=0.0, target=0):
     activations' magnitude); here ``cos`` is the cosine proper, so the clamp at 0.1 and the powers mean the
     same on every layer.
     """
-    import tensorflow as tf
+    from lucid_fast.models import backend
 
     for name, v in (("batch", batch), ("target", target)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
@@ -40,13 +40,14 @@ def dot_compare(layer, batch=1, cossim_pow=0.0, target=0):
 
     def inner(T):
         acts_t = T(layer)
+        B = backend.of_accessor(T)
         x_t, y_t = acts_t[batch], acts_t[target]
-        dot_t = tf.reduce_sum(x_t * y_t)
+        dot_t = B.sum(x_t * y_t)
         if cossim_pow == 0:
             return dot_t
-        norms_t = tf.sqrt(tf.reduce_sum(x_t ** 2)) * tf.sqrt(tf.reduce_sum(y_t ** 2))
+        norms_t = B.sqrt(B.sum(x_t ** 2)) * B.sqrt(B.sum(y_t ** 2))
         cos_t = dot_t / (1e-6 + norms_t)
-        return dot_t * tf.maximum(MIN_COSSIM, cos_t) ** cossim_pow
+        return dot_t * B.maximum(cos_t, MIN_COSSIM) ** cossim_pow
     return inner
 
 
@@ -205,9 +206,7 @@ def activation_similarity(model, images, reference, layer):
     Returns:
         (N,) float array in [-1, 1] (the whole activation tensor flattened).
     """
-    import tensorflow as tf
-
-    from lucid_fast import modelzoo
+    from lucid_fast import attribution, modelzoo
 
     adapter = modelzoo.load_model(model)
     imgs = np.asarray(images, np.float32)
@@ -218,7 +217,7 @@ def activation_similarity(model, images, reference, layer):
         raise ValueError(f"activation_similarity: images {imgs.shape} and reference {ref.shape} must be "
                          f"(N, H, W, C) and (H, W, C) of one size")
     name = adapter.resolve(layer)
-    acts = adapter.activation_fn([name])(tf.constant(np.concatenate([ref, imgs], 0)))[name].numpy()
+    acts = attribution.activations(adapter, np.concatenate([ref, imgs], 0), [name])[name]
     flat = acts.reshape(acts.shape[0], -1).astype(np.float64)
     norms = np.linalg.norm(flat, axis=1)
     return (flat[1:] @ flat[0]) / np.maximum(norms[1:] * norms[0], 1e-12)

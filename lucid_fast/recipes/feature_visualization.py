@@ -70,9 +70,9 @@ def _main(objective_f, model, layer, channel_indices, alpha=False, negative=Fals
 
 
 def _reduce_mean_alpha(image_t):
-    import tensorflow as tf
+    from lucid_fast.models.backend import of_tensor
 
-    return tf.reduce_mean(image_t[..., -1])
+    return of_tensor(image_t).mean(image_t[..., -1])
 
 
 def _channel_value(acts, i, objective_f):

@@ -64,8 +64,7 @@ def interaction_grid_objective(neurons, channel_weight=0.2, blur=10.0):
     Args:
         neurons: a list of ``(layer, channel)`` pairs.
     """
-    import tensorflow as tf
-
+    from lucid_fast.models.backend import of_accessor
     from lucid_fast.optvis.objectives_util import axis_size
 
     neurons = [tuple(nr) for nr in neurons]
@@ -76,6 +75,7 @@ def interaction_grid_objective(neurons, channel_weight=0.2, blur=10.0):
 
     def grid_terms(T):
         acts = {layer: T(layer) for layer in layers}
+        B = of_accessor(T)
         total = 0.0
         for n in range(n_neurons):
             for m in range(n_neurons):
@@ -84,7 +84,7 @@ def interaction_grid_objective(neurons, channel_weight=0.2, blur=10.0):
                     layer, ch = neurons[k]
                     a_t = acts[layer]
                     cy, cx = axis_size(a_t, 1) // 2, axis_size(a_t, 2) // 2  # objectives.neuron's default position
-                    total += channel_weight * tf.reduce_mean(a_t[item, ..., ch]) + a_t[item, cy, cx, ch]
+                    total += channel_weight * B.mean(a_t[item, ..., ch]) + a_t[item, cy, cx, ch]
         return total
 
     desc = ", ".join(f"{layer}:{ch}" for layer, ch in neurons)
