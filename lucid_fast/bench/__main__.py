@@ -15,6 +15,8 @@ COMMANDS = {
                "render step time vs a pure-TF2 Lucid port vs the model-only floor"),
     "lucid": ("lucid", "add_arguments", "run",
               "against the original Lucid 0.3.10, each in its own process (see lucid_fast/bench/lucid.py)"),
+    "lucent": ("lucent", "add_arguments", "run",
+               "against Lucent and Horama (PyTorch), in an environment of their own (see lucid_fast/bench/lucent.py)"),
     "attribution": ("attribution", "add_arguments", "run",
                     "batched path / spatial attribution vs Lucid's per-step / per-position loops"),
     "gallery": ("gallery", "add_arguments", "run",
