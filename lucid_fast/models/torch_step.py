@@ -228,8 +228,10 @@ class TorchObjectiveStep:
         gpu = not isinstance(x, np.ndarray)
         grad_x, grad_raw = (dlpack.from_torch(torch.zeros_like(t) if g is None else g, gpu=gpu)
                             for g, t in zip(grads, (x_t, x_raw_t)))
-        return StepOutput(float(loss_t.detach()), grad_x, grad_raw,
-                          per_item_t.detach().cpu().numpy() if self.per_item else None)
+        # the scalars cross to the host in one copy (the only one of a step on a GPU)
+        parts = [loss_t.detach().reshape(1)] + ([per_item_t.detach().reshape(-1)] if self.per_item else [])
+        host = torch.cat(parts).cpu().numpy()
+        return StepOutput(float(host[0]), grad_x, grad_raw, host[1:] if self.per_item else None)
 
     # ---- checks before the first step (optvis.preflight) ------------------------------------------------------
     def gradient_reaches_image(self, shape):
