@@ -2,6 +2,7 @@
 
     lucid-fast render --model vgg16_hed --objective block4_conv3:100 --size 128 --steps 256 --out out.png
     lucid-fast render --objective block4_conv3:100 --objective block5_conv1:7 --out grid.png   (one batch)
+    lucid-fast render --model efficientnet_lite0 --class espresso --out espresso.png   (a classifier's class)
     lucid-fast layers --model vgg16_hed
     lucid-fast gallery --model vgg16_hed --layers block1_conv2 --size 128 --steps 512 --out gallery/
     lucid-fast bench kernels | render
@@ -71,12 +72,18 @@ def _check_render_args(args):
         value = getattr(args, name)
         if value < minimum:
             errors.append(f"--{name} must be an integer >= {minimum}, got {value}")
+    if bool(args.objective) == bool(args.classes):
+        errors.append("give either --objective LAYER:CHANNEL or --class LABEL (each repeatable), not both or "
+                      "neither")
+    for label in args.classes:
+        if not label.strip():
+            errors.append("--class needs a class name (e.g. espresso) or index, got an empty string")
     for spec in args.objective:
         layer, sep, ch = spec.rpartition(":")
         if not sep or not layer.strip() or not ch.strip().isdigit():
             errors.append(f"--objective must be LAYER:CHANNEL with CHANNEL an integer >= 0, got {spec!r}")
-    if len(args.objective) > 1 and args.batch != 1:
-        errors.append("with several --objective, the batch holds one image per objective; drop --batch")
+    if len(args.objective) + len(args.classes) > 1 and args.batch != 1:
+        errors.append("with several --objective or --class, the batch holds one image per objective; drop --batch")
     errors += _check_out_path(args.out)
     errors += _check_model_arg(args.model)
     if not errors:
@@ -130,7 +137,7 @@ def _check_image_memory(args):
     """The image side alone at --size (the model's share is checked once it is loaded)."""
     from lucid_fast.misc import memory
 
-    n = len(args.objective)
+    n = len(args.objective) + len(args.classes)
     batch = args.batch if n == 1 else n
     h = w = args.size
     params = batch * h * w * 3 if args.pixel else 2 * batch * 3 * h * (w // 2 + 2)
@@ -147,9 +154,16 @@ def _render(args):
     from lucid_fast.misc import io
     from lucid_fast.optvis import objectives, param, render, transform
 
+    from lucid_fast import modelzoo
+
+    model = modelzoo.load_model(args.model)  # loaded once: its input channel count sets the image's
     objs = args.objective
-    n = len(objs)
-    if n == 1:
+    n = len(objs) + len(args.classes)
+    if args.classes:
+        indices = [_class_index(model, args.model, label) for label in args.classes]
+        objective = objectives.Objective.sum([objectives.class_logit(model.logits_layer, i, batch=None if n == 1 else b)
+                                              for b, i in enumerate(indices)])
+    elif n == 1:
         objective = objectives.as_objective(objs[0])
     else:
         parts = []
@@ -158,9 +172,6 @@ def _render(args):
             parts.append(objectives.channel(layer, int(ch), batch=b))
         objective = objectives.Objective.sum(parts)
     batch = n * args.batch if n == 1 else n
-    from lucid_fast import modelzoo
-
-    model = modelzoo.load_model(args.model)  # loaded once: its input channel count sets the image's
     c_in = model.input_channels
 
     def param_f():
@@ -193,6 +204,33 @@ def _render(args):
     if not args.quiet:
         print(f"wrote {args.out} ({shape})")
     return 0
+
+
+def _class_index(model, model_arg, label):
+    """--class LABEL as a logit index of the model: a class name (case and spaces as in the model's labels, or
+    any case) or an index; a ValueError naming the closest names otherwise."""
+    import difflib
+
+    labels = list(model.labels) if model.labels is not None else None
+    if model.logits_layer is None:
+        raise ValueError(f"--class: model {model_arg!r} names no logits layer (it is not a classifier lucid_fast "
+                         f"knows); use --objective LAYER:CHANNEL")
+    label = label.strip()
+    if label.isdigit():
+        index = int(label)
+        count = len(labels) if labels is not None else None
+        if count is not None and index >= count:
+            raise ValueError(f"--class {label}: model {model_arg!r} has {count} classes (0 to {count - 1})")
+        return index
+    if labels is None:
+        raise ValueError(f"--class {label!r}: model {model_arg!r} has no class names; give the class index")
+    folded = {name.lower(): i for i, name in enumerate(labels)}
+    if label.lower() in folded:
+        return folded[label.lower()]
+    close = difflib.get_close_matches(label.lower(), list(folded), n=5, cutoff=0.6)
+    hint = f" Closest: {', '.join(labels[folded[c]] for c in close)}." if close else ""
+    raise ValueError(f"--class {label!r}: not a class name of model {model_arg!r}.{hint} "
+                     f"(lucid_fast.modelzoo.load({model_arg!r}).labels lists all {len(labels)})")
 
 
 def _layers(args):
@@ -333,8 +371,11 @@ def build_parser():
     common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log")
     r = sub.add_parser("render", help="render what a layer's channel responds to, into a PNG", parents=[common])
     r.add_argument("--model", default="vgg16_hed", help="modelzoo name, SavedModel dir, .pb or .keras file")
-    r.add_argument("--objective", action="append", required=True,
+    r.add_argument("--objective", action="append", default=[],
                    help="LAYER:CHANNEL (repeat for several images in one batch, saved as a grid)")
+    r.add_argument("--class", dest="classes", action="append", default=[], metavar="LABEL",
+                   help="a class of a classifier (efficientnet_lite0), by name or index: its logit is the objective "
+                        "(repeat for several images in one batch)")
     r.add_argument("--size", type=int, default=128)
     r.add_argument("--steps", type=int, default=None, help=f"optimization steps (default {DEFAULT_STEPS}; "
                                                             "set by --preset fast)")
