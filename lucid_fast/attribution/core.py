@@ -1,7 +1,9 @@
-"""Attribution's computations: inputs, activations, the batched gradient functions (traced once per model, layer
-and score, and cached on the adapter: :func:`function_cache`), :func:`attribute` and the functions built on it,
-:func:`spatial_to_spatial` and :func:`neuron_groups`. Scores are in :mod:`lucid_fast.attribution.scores`; the
-package's docstring (``lucid_fast.attribution``) describes the whole. TensorFlow is imported on use.
+"""Attribution's computations, written once for every framework: inputs, activations, the path points and
+batching, :func:`attribute` and the functions built on it, :func:`spatial_to_spatial` and :func:`neuron_groups`.
+The batched gradient functions are the framework's (:mod:`~lucid_fast.attribution.tf_impl`,
+:mod:`~lucid_fast.attribution.torch_impl`; the seam: :mod:`~lucid_fast.attribution.frameworks`), cached on the
+adapter (:func:`function_cache`). Scores are in :mod:`lucid_fast.attribution.scores`; the package's docstring
+(``lucid_fast.attribution``) describes the whole. The framework is imported on use.
 """
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import re
 
 import numpy as np
 
+from lucid_fast.attribution.frameworks import NORM_FLOOR, framework_of, function_cache
 from lucid_fast.misc.seeding import check_seed
-from lucid_fast.models.accessor import LayerAccessor
 
 __all__ = ["Attribution", "activations", "attribute", "score_with", "channel", "spatial", "group",
            "spatial_to_spatial", "neuron_groups", "function_cache", "METHODS"]
@@ -21,13 +23,17 @@ METHODS = ("linear", "path", "stochastic_path")
 DEFAULT_STEPS = 100         # Lucid's AttrChannel notebook: N = 100 path points
 DEFAULT_BATCH = 32          # path points / positions per model call
 STOCHASTIC_MAX_WIGGLE = 0.45  # |a1|, |a2| of each channel's schedule: alpha' = 1 + a1 cos(pi t) + a2 cos(2 pi t) > 0
-NORM_FLOOR = 1e-12          # spatial_to_spatial: sqrt(max(|a|^2, floor)), so all-zero positions get no gradient
 
 
-def _tf():
-    import tensorflow as tf  # noqa: PLC0415 - TensorFlow is imported on use
+def _impl(adapter):
+    """The module of the framework's batched functions for ``adapter`` (imported on first use)."""
+    if framework_of(adapter) == "torch":
+        from lucid_fast.attribution import torch_impl  # noqa: PLC0415
 
-    return tf
+        return torch_impl
+    from lucid_fast.attribution import tf_impl  # noqa: PLC0415
+
+    return tf_impl
 
 
 def _adapter(model):
@@ -37,30 +43,10 @@ def _adapter(model):
 
 
 def _score(adapter, spec):
-    """:func:`lucid_fast.attribution.scores.score`, imported on use (it imports TensorFlow)."""
+    """:func:`lucid_fast.attribution.scores.score`, imported on use (it imports the objectives)."""
     from lucid_fast.attribution.scores import score  # noqa: PLC0415
 
     return score(adapter, spec)
-
-
-def _function(fn):
-    """``tf.function`` of one of this module's traced functions. Each model, layer and score gets its own (cached)
-    function, all made from the same Python code, which TF would report as "frequent retracing": they are
-    distinct functions, each traced once per input shape, so that warning is switched off for them."""
-    tf = _tf()
-    out = tf.function(fn, reduce_retracing=True, autograph=False)
-    out._omit_frequent_tracing_warning = True  # noqa: SLF001 - TF's own switch for this warning
-    return out
-
-
-def function_cache(adapter):
-    """The traced functions of attribution kept on the adapter (no module-level state): a dict ``{key:
-    tf.function}`` that callers may add their own (distinct) keys to, as ``lucid_fast.bench.attribution`` does."""
-    cache = getattr(adapter, "_lf_attribution_cache", None)
-    if cache is None:
-        cache = {}
-        adapter._lf_attribution_cache = cache
-    return cache
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -71,6 +57,8 @@ def _as_images(adapter, images, who, single=False):
     """NHWC float32 in [0, 1] with the model's channel count; a clear ValueError otherwise."""
     from lucid_fast.models.protocol import channel_conversion_hint  # noqa: PLC0415
 
+    if hasattr(images, "detach"):  # a torch tensor
+        images = images.detach().cpu()
     if hasattr(images, "numpy"):
         images = images.numpy()
     arr = np.asarray(images)
@@ -145,14 +133,12 @@ def _framework_reason(err):
 def _run_model(call, who, adapter, x, layers):
     """``call()``, a model run on the image ``x``; the framework's errors for an image the model cannot run on (an
     image smaller than its convolutions and poolings: Keras's ValueError at tracing, TensorFlow's
-    InvalidArgumentError) become a ValueError naming the image size and the layers. Other errors (this
-    package's own checks, a score's) pass through unchanged."""
-    tf = _tf()
+    InvalidArgumentError, PyTorch's RuntimeError) become a ValueError naming the image size and the layers. Other
+    errors (this package's own checks, a score's) pass through unchanged."""
     try:
         return call()
-    except (ValueError, tf.errors.InvalidArgumentError) as err:
-        framework = isinstance(err, tf.errors.OpError) or any(m in str(err) for m in _FRAMEWORK_MARKS)
-        if not framework:
+    except Exception as err:  # noqa: BLE001 - the framework decides which of its errors these are
+        if not _impl(adapter).is_framework_error(err, _FRAMEWORK_MARKS):
             raise
         h, w = x.shape[1], x.shape[2]
         names = ", ".join(repr(n) for n in layers)
@@ -169,15 +155,6 @@ def _run_model(call, who, adapter, x, layers):
 # ---------------------------------------------------------------------------------------------------------------
 # activations
 # ---------------------------------------------------------------------------------------------------------------
-
-def _act_fn(adapter, canonical):
-    key = ("acts", canonical)
-    cache = function_cache(adapter)
-    if key not in cache:
-        fn = adapter.activation_fn(list(canonical))
-        cache[key] = _function(lambda x_t: fn(x_t))
-    return cache[key]
-
 
 def activations(model, images, layers, batch_size=16):
     """The activations of ``layers`` on ``images``: ``{name: (N, ...) numpy array}``.
@@ -199,15 +176,15 @@ def activations(model, images, layers, batch_size=16):
 
 def _activations(adapter, x, names, batch_size, who):
     """:func:`activations` on checked images ``x``; errors name ``who``."""
-    tf = _tf()
+    impl = _impl(adapter)
     canonical = tuple(adapter.resolve(n) for n in names)
-    fn = _act_fn(adapter, canonical)
+    fn = impl.act_fn(adapter, canonical)
     parts = {c: [] for c in canonical}
     for start in range(0, x.shape[0], batch_size):
         chunk = x[start:start + batch_size]
-        out = _run_model(lambda chunk=chunk: fn(tf.constant(chunk)), who, adapter, x, canonical)
+        out = _run_model(lambda chunk=chunk: fn(impl.constant(chunk, adapter)), who, adapter, x, canonical)
         for c in canonical:
-            parts[c].append(out[c].numpy())
+            parts[c].append(impl.to_numpy(out[c]))
     result = {}
     for name, c in zip(names, canonical):
         arr = np.concatenate(parts[c], 0)
@@ -221,57 +198,36 @@ def _activations(adapter, x, names, batch_size, who):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _splice_grad_fn(adapter, layer, the_score, maxpool_grad):
-    """A cached tf.function ``(x_t or None, acts_t (B, ...)) -> (scores (B,), d sum(scores) / d acts_t)``: the
+    """The framework's cached ``(x_t or None, acts_t (B, ...)) -> (scores (B,), d sum(scores) / d acts_t)``: the
     gradient of the score as an objective (whose value is the sum of the images' scores)."""
-    tf = _tf()
-    key = ("grad", layer, the_score.key, maxpool_grad)
-    cache = function_cache(adapter)
-    if key in cache:
-        return cache[key]
-    spliced = adapter.spliced_fn(layer, list(the_score.layers), maxpool_grad=maxpool_grad)
-
-    def run(x_t, acts_t):
-        with tf.GradientTape() as tape:
-            tape.watch(acts_t)
-            out = spliced(x_t, acts_t)
-
-            T = LayerAccessor(adapter.resolve, lambda canonical: (out[canonical], None))  # noqa: N806 - Lucid's T
-            total = the_score(T)
-        return the_score.tf_per_item(T), tape.gradient(total, acts_t)
-
-    fn = _function(run)
-    fn.needs_input = spliced.needs_input
-    cache[key] = fn
-    return fn
+    return _impl(adapter).splice_grad_fn(adapter, layer, the_score, maxpool_grad)
 
 
 def _score_fn(adapter, layer, the_score):
-    """A cached tf.function ``(x_t or None, acts_t) -> scores`` (no gradient)."""
-    key = ("score", layer, the_score.key)
-    cache = function_cache(adapter)
-    if key not in cache:
-        spliced = adapter.spliced_fn(layer, list(the_score.layers))
-
-        def run(x_t, acts_t):
-            out = spliced(x_t, acts_t)
-            return the_score.tf_per_item(lambda name: out[adapter.resolve(name)])
-        fn = _function(run)
-        fn.needs_input = spliced.needs_input
-        cache[key] = fn
-    return cache[key]
+    """The framework's cached ``(x_t or None, acts_t) -> scores`` (no gradient)."""
+    return _impl(adapter).score_fn(adapter, layer, the_score)
 
 
-def _batched(fn, x_t, batch_np, batch_size):
-    """Runs ``fn(x_t, chunk)`` over chunks of ``batch_np``; returns the concatenated numpy outputs."""
-    tf = _tf()
+def _input(adapter, fn, x):
+    """The image as the framework's tensor when ``fn`` needs it, else None."""
+    return _impl(adapter).constant(x, adapter) if fn.needs_input else None
+
+
+def _batched(fn, x_t, batch_np, batch_size, adapter=None):
+    """Runs ``fn(x_t, chunk)`` over chunks of ``batch_np``; returns the concatenated numpy outputs (``adapter``:
+    the framework's tensors; default TensorFlow's)."""
+    if adapter is None:
+        from lucid_fast.attribution import tf_impl as impl  # noqa: PLC0415
+    else:
+        impl = _impl(adapter)
     outs = None
     for start in range(0, batch_np.shape[0], batch_size):
-        res = fn(x_t, tf.constant(batch_np[start:start + batch_size]))
+        res = fn(x_t, impl.constant(batch_np[start:start + batch_size], adapter))
         res = res if isinstance(res, (tuple, list)) else (res,)
         if outs is None:
             outs = [[] for _ in res]
         for o, r in zip(outs, res):
-            o.append(r.numpy())
+            o.append(impl.to_numpy(r))
     return [np.concatenate(o, 0) for o in outs]
 
 
@@ -367,7 +323,6 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     Returns:
         An :class:`Attribution`.
     """
-    tf = _tf()
     who = "attribution.attribute"
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"{who}: method must be one of {list(METHODS)}, got {method!r}")
@@ -379,15 +334,15 @@ def attribute(model, image, layer, score_spec, method="linear", steps=DEFAULT_ST
     adapter, x, canonical, acts = _prepare(model, image, layer, who)
     the_score = _score(adapter, score_spec)
     grad_fn = _splice_grad_fn(adapter, canonical, the_score, maxpool_grad)
-    x_t = tf.constant(x) if grad_fn.needs_input else None
+    x_t = _input(adapter, grad_fn, x)
     alpha, speed = _path_points(method, steps, acts.shape[-1], rng)
     shape = (-1,) + (1,) * (acts.ndim - 2) + (acts.shape[-1],)
     points = (acts * alpha.reshape(shape)).astype(np.float32)
     layers = [canonical, *the_score.layers]
-    _, grads = _run_model(lambda: _batched(grad_fn, x_t, points, batch_size), who, adapter, x, layers)
+    _, grads = _run_model(lambda: _batched(grad_fn, x_t, points, batch_size, adapter), who, adapter, x, layers)
     grad = (grads * speed.reshape(shape)).mean(0, dtype=np.float64).astype(np.float32)
     values = _run_model(lambda: _batched(_score_fn(adapter, canonical, the_score), x_t,
-                                         np.concatenate([acts, np.zeros_like(acts)], 0), 2)[0],
+                                         np.concatenate([acts, np.zeros_like(acts)], 0), 2, adapter)[0],
                         who, adapter, x, layers)
     _check_finite(grad, who, "the gradients")
     return Attribution(layer=canonical, score=the_score.description, method=method, steps=steps, acts=acts[0],
@@ -406,7 +361,6 @@ def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
     Returns:
         ``(N,)`` float32 scores (N = 1 for one set of activations).
     """
-    tf = _tf()
     who = "attribution.score_with"
     batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical, real = _prepare(model, image, layer, who)
@@ -418,8 +372,8 @@ def score_with(model, image, layer, score_spec, acts, batch_size=DEFAULT_BATCH):
                          f"{real.shape[1:]} (or a batch of them), got {np.shape(acts)}")
     the_score = _score(adapter, score_spec)
     fn = _score_fn(adapter, canonical, the_score)
-    x_t = tf.constant(x) if fn.needs_input else None
-    return _run_model(lambda: _batched(fn, x_t, np.ascontiguousarray(arr), batch_size)[0], who, adapter, x,
+    x_t = _input(adapter, fn, x)
+    return _run_model(lambda: _batched(fn, x_t, np.ascontiguousarray(arr), batch_size, adapter)[0], who, adapter, x,
                       [canonical, *the_score.layers])
 
 
@@ -467,32 +421,6 @@ def group(model, image, layer, score_spec, group_vectors, method="linear", steps
 # spatial to spatial
 # ---------------------------------------------------------------------------------------------------------------
 
-def _s2s_fn(adapter, layer1, layer2, maxpool_grad, chunk):
-    """A cached tf.function: forward once from layer1 to layer2, then the per-position norm gradients of a chunk
-    of layer2 positions as one vectorized backward pass (``GradientTape.jacobian`` with pfor), contracted with
-    the layer1 activations: ``(x_t, acts1 (1, H1, W1, C1), start) -> (chunk, H1, W1)``."""
-    tf = _tf()
-    key = ("s2s", layer1, layer2, maxpool_grad, chunk)
-    cache = function_cache(adapter)
-    if key in cache:
-        return cache[key]
-    spliced = adapter.spliced_fn(layer1, [layer2], maxpool_grad=maxpool_grad)
-
-    def run(x_t, acts1_t, start):
-        with tf.GradientTape() as tape:
-            tape.watch(acts1_t)
-            acts2 = spliced(x_t, acts1_t)[layer2]
-            norms = tf.sqrt(tf.maximum(tf.reduce_sum(acts2 * acts2, -1), NORM_FLOOR))
-            picked = tf.reshape(norms, [-1])[start:start + chunk]
-        jac = tape.jacobian(picked, acts1_t, experimental_use_pfor=True)  # (chunk, 1, H1, W1, C1)
-        return tf.reduce_sum(jac[:, 0] * acts1_t, -1)
-
-    fn = _function(run)
-    fn.needs_input = spliced.needs_input
-    cache[key] = fn
-    return fn
-
-
 def spatial_to_spatial(model, image, layer1, layer2, maxpool_grad=None, batch_size=DEFAULT_BATCH):
     """Attribution between the positions of two layers (Lucid's AttrSpatial): for every position of ``layer2``,
     how much each position of ``layer1`` contributed to its activation magnitude.
@@ -513,7 +441,6 @@ def spatial_to_spatial(model, image, layer1, layer2, maxpool_grad=None, batch_si
         ``(H2, W2, H1, W1)`` float32: ``[i, j]`` is the ``(H1, W1)`` map of what ``layer1`` contributed to
         position ``(i, j)`` of ``layer2``.
     """
-    tf = _tf()
     who = "attribution.spatial_to_spatial"
     batch_size = _check_int(batch_size, "batch_size", who)
     adapter, x, canonical1, acts1 = _prepare(model, image, layer1, who)
@@ -521,16 +448,13 @@ def spatial_to_spatial(model, image, layer1, layer2, maxpool_grad=None, batch_si
     if acts1.ndim != 4:
         raise ValueError(f"{who}: layer1 {canonical1!r} must be a spatial (N, H, W, C) layer, got shape "
                          f"{acts1.shape}")
-    fn = _s2s_fn(adapter, canonical1, canonical2, maxpool_grad, batch_size)
-    x_t = tf.constant(x) if fn.needs_input else None
-    acts1_t = tf.constant(acts1)
     shape2 = _activations(adapter, x, [canonical2], 16, who)[canonical2].shape
     if len(shape2) != 4:
         raise ValueError(f"{who}: layer2 {canonical2!r} must be a spatial (N, H, W, C) layer, got shape {shape2}")
     n2 = shape2[1] * shape2[2]
-    parts = _run_model(lambda: [fn(x_t, acts1_t, tf.constant(start, tf.int32)).numpy()
-                                for start in range(0, n2, batch_size)], who, adapter, x, [canonical1, canonical2])
-    out = np.concatenate(parts, 0)[:n2].reshape(shape2[1], shape2[2], acts1.shape[1], acts1.shape[2])
+    rows = _run_model(lambda: _impl(adapter).s2s_rows(adapter, canonical1, canonical2, maxpool_grad, batch_size, x,
+                                                      acts1, n2), who, adapter, x, [canonical1, canonical2])
+    out = rows.reshape(shape2[1], shape2[2], acts1.shape[1], acts1.shape[2])
     _check_finite(out, who, "the attributions")
     return out
 

@@ -7,17 +7,18 @@ cache key). Scores combine with the objectives' algebra (``a - b``, ``a + b``, `
 image, :meth:`Score.tf_per_item`, is the objective evaluated on a batch of that one image (vectorized over the
 batch), so a combination needs no per-image algebra of its own.
 
-This module imports TensorFlow (through ``lucid_fast.optvis.objectives``); ``lucid_fast.attribution`` imports it
-on first use of ``Score`` or ``score``.
+The scores compute through the accessor's backend (:mod:`lucid_fast.models.backend`), so one definition serves
+TensorFlow and PyTorch models; the framework is imported on use (a score on a PyTorch model never loads
+TensorFlow). ``lucid_fast.attribution`` imports this module on first use of ``Score`` or ``score``.
 """
 from __future__ import annotations
 
 import difflib
 import numbers
 
-import tensorflow as tf
-
+from lucid_fast.attribution.frameworks import framework_of
 from lucid_fast.misc.errors import ArgumentError
+from lucid_fast.models import backend
 from lucid_fast.models.accessor import LayerAccessor
 from lucid_fast.optvis.objectives import Objective
 
@@ -55,8 +56,13 @@ class Score(Objective):
         self.key = key
 
     def tf_per_item(self, T):
-        """Each image's score, a float32 ``(N,)`` tensor whose sum is ``self(T)``: the objective evaluated on a
-        batch of that image alone, for all images at once (``tf.vectorized_map``)."""
+        """Each image's score, a float32 ``(N,)`` tensor of the accessor's framework whose sum is ``self(T)``: the
+        objective evaluated on a batch of that image alone, for all images at once (``tf.vectorized_map`` for
+        TensorFlow, ``torch.func.vmap`` for PyTorch)."""
+        if backend.of_accessor(T).name == "torch":
+            return _torch_per_item(self, T)
+        import tensorflow as tf  # noqa: PLC0415 - TensorFlow tensors: TensorFlow is loaded
+
         n = tf.shape(T(self.layers[0]))[0]
 
         def one(i):
@@ -129,6 +135,36 @@ class Score(Objective):
         return f"Score({self.description!r})"
 
 
+class _Picked:
+    """An accessor reading ``T``'s tensors at one batch index (a batch of one), with ``T``'s backend."""
+
+    def __init__(self, T, pick):
+        self._T, self._pick, self.backend = T, pick, backend.of_accessor(T)
+
+    def __call__(self, name):
+        return self._pick(self._T(name))
+
+
+def _torch_per_item(the_score, T):
+    """:meth:`Score.tf_per_item` on torch tensors: the score of each image by ``torch.func.vmap`` over the batch
+    index; a score that vmap cannot run (data-dependent Python control flow, ``.item()``) is evaluated image by
+    image instead (the same values)."""
+    import torch  # noqa: PLC0415 - torch tensors: torch is loaded
+
+    first_t = T(the_score.layers[0])
+    n = int(first_t.shape[0])
+
+    def one(i_t):
+        return the_score.tf_part(_Picked(T, lambda x_t: x_t.index_select(0, i_t.reshape(1))))
+
+    try:
+        return torch.func.vmap(one)(torch.arange(n, device=first_t.device))
+    except (RuntimeError, ValueError) as err:
+        if "vmap" not in str(err) and "Batched" not in str(err):
+            raise
+    return torch.stack([the_score.tf_part(_Picked(T, lambda x_t, i=i: x_t[i:i + 1])) for i in range(n)])
+
+
 def _adapter(model):
     from lucid_fast.modelzoo import load_model  # noqa: PLC0415
 
@@ -148,8 +184,10 @@ def _logit_score(adapter, index, description):
     layer = _logits_layer(adapter, description)
 
     def fn(T):
+        B = backend.of_accessor(T)  # noqa: N806 - the backend, as in the objectives
         logits = T(layer)
-        logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+        if B.rank(logits) != 2:
+            logits = B.reshape(logits, (B.size(logits, 0), -1))
         n = logits.shape[-1]
         if n is not None and not 0 <= index < n:
             raise ValueError(f"score {description!r}: class index {index} is out of range for the {n} logits of "
@@ -163,14 +201,16 @@ def _channel_score(adapter, layer, channel_n, description):
     canonical = adapter.resolve(layer)
 
     def fn(T):
+        B = backend.of_accessor(T)  # noqa: N806
         acts = T(canonical)
         c = acts.shape[-1]
         if c is not None and not 0 <= channel_n < c:
             raise ValueError(f"score {description!r}: channel {channel_n} is out of range: layer {canonical!r} has "
                              f"{c} channels (0..{c - 1})")
         picked = acts[..., channel_n]
-        if picked.shape.rank > 1:
-            picked = tf.reduce_mean(picked, axis=list(range(1, picked.shape.rank)))
+        rank = B.rank(picked)
+        if rank > 1:
+            picked = B.mean(picked, axis=tuple(range(1, rank)))
         return picked
 
     return Score(fn, [canonical], description, ("channel", canonical, channel_n))
@@ -180,50 +220,84 @@ def _logsumexp_score(adapter):
     layer = _logits_layer(adapter, "logsumexp")
 
     def lse(T):
+        B = backend.of_accessor(T)  # noqa: N806
         logits = T(layer)
-        return tf.reduce_logsumexp(tf.reshape(logits, [tf.shape(logits)[0], -1]), axis=1)
+        if B.rank(logits) != 2:
+            logits = B.reshape(logits, (B.size(logits, 0), -1))
+        return B.logsumexp(logits, axis=1)
 
     return Score(lse, [layer], "logsumexp", ("logsumexp", layer))
 
 
 def _discover_layers(adapter, fn):
-    """The layers a callable score reads, found by tracing it once on symbolic activations."""
+    """The layers a callable score reads, found by evaluating it once: traced on symbolic activations of any
+    image size for TensorFlow, run on a grey image of the model's nominal size (no gradient) for PyTorch."""
     seen = []
 
-    def probe(x_t):
+    def probe(x_t, named_backend=None):
         def get(canonical):
             if canonical not in seen:
                 seen.append(canonical)
             return adapter.activation_fn([canonical])(x_t)[canonical], None
 
-        return fn(LayerAccessor(adapter.resolve, get))
+        return fn(LayerAccessor(adapter.resolve, get, backend=named_backend))
 
-    spec = tf.TensorSpec([1, None, None, adapter.input_channels], tf.float32)
-    try:
-        out = tf.function(probe, autograph=False).get_concrete_function(spec).structured_outputs
-    except (TypeError, IndexError, tf.errors.InvalidArgumentError) as err:
-        raise ValueError(f"score: the callable {fn!r} could not be evaluated on model {adapter.name!r}: {err}") \
-            from err
+    if framework_of(adapter) == "torch":
+        out = _probe_torch(adapter, fn, probe)
+    else:
+        out = _probe_tf(adapter, fn, probe)
     if not seen:
         raise ValueError(f"score: the callable {fn!r} reads no layer (call T(name) for the layers it needs)")
-    if not hasattr(out, "shape") or out.shape.rank == 0:
+    if not hasattr(out, "shape") or len(out.shape) == 0:
         raise ValueError(f"score: the callable {fn!r} must return one score per image, a tensor of shape (N,) "
                          f"or (N, ...), got {out!r}")
     return seen
+
+
+def _probe_tf(adapter, fn, probe):
+    import tensorflow as tf  # noqa: PLC0415 - a TensorFlow adapter: TensorFlow is loaded
+
+    spec = tf.TensorSpec([1, None, None, adapter.input_channels], tf.float32)
+    try:
+        return tf.function(probe, autograph=False).get_concrete_function(spec).structured_outputs
+    except (TypeError, IndexError, tf.errors.InvalidArgumentError) as err:
+        raise ValueError(f"score: the callable {fn!r} could not be evaluated on model {adapter.name!r}: {err}") \
+            from err
+
+
+def _probe_torch(adapter, fn, probe):
+    import torch  # noqa: PLC0415 - a PyTorch adapter: torch is loaded
+
+    h, w, c = adapter.image_shape
+    x_t = torch.full((1, h, w, c), 0.5, device=adapter.torch_device)
+    try:
+        with torch.no_grad():
+            return probe(x_t, backend.get("torch"))
+    except (TypeError, IndexError, RuntimeError) as err:
+        raise ValueError(f"score: the callable {fn!r} could not be evaluated on model {adapter.name!r}: {err}") \
+            from err
 
 
 def _callable_score(adapter, fn):
     layers = _discover_layers(adapter, fn)
 
     def wrapped(T):
-        out = tf.convert_to_tensor(fn(T))
-        if out.shape.rank == 0:
+        B = backend.of_accessor(T)  # noqa: N806
+        out = B.as_float(fn(T)) if B.name == "torch" else _tf_tensor(fn(T))
+        rank = B.rank(out)
+        if rank == 0:
             raise ValueError(f"score: the callable {fn!r} must return one score per image (shape (N,))")
-        if out.shape.rank > 1:
-            out = tf.reduce_sum(out, axis=list(range(1, out.shape.rank)))
+        if rank > 1:
+            out = B.sum(out, axis=tuple(range(1, rank)))
         return out
 
     return Score(wrapped, layers, getattr(fn, "__name__", "callable"), ("callable", id(fn)))
+
+
+def _tf_tensor(value):
+    import tensorflow as tf  # noqa: PLC0415 - a TensorFlow accessor: TensorFlow is loaded
+
+    return tf.convert_to_tensor(value)
 
 
 def _string_score(adapter, spec):
@@ -246,8 +320,9 @@ def _string_score(adapter, spec):
     if labels:
         close = difflib.get_close_matches(text, labels + ["logsumexp"], n=4, cutoff=0.4)
         hint = f" Closest: {close}." if close else ""
+        listed = f"{labels}" if len(labels) <= 20 else f"{labels[:10]} ... ({len(labels)} in model.labels)"
         raise ValueError(f"score: unknown class label {spec!r} for model {adapter.name!r}.{hint} Labels: "
-                         f"{labels}; also accepted: a class index, 'logsumexp', 'layer:channel', 'a - b'")
+                         f"{listed}; also accepted: a class index, 'logsumexp', 'layer:channel', 'a - b'")
     raise ValueError(f"score: {spec!r} is not a score for model {adapter.name!r}, which has no class labels "
                      "(model.labels); use 'layer:channel', a class index with model.logits_layer set, or a "
                      "callable T -> scores")

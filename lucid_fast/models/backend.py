@@ -101,6 +101,10 @@ class Backend:
     def ones_like(self, x):
         raise NotImplementedError
 
+    def logsumexp(self, x, axis):
+        """``log(sum(exp(x), axis))``, computed stably (the framework's own)."""
+        raise NotImplementedError
+
     def to_float(self, x):
         """A scalar tensor's value as a Python float."""
         raise NotImplementedError
@@ -206,6 +210,9 @@ class _TF(Backend):
     def ones_like(self, x):
         return self.tf.ones_like(x)
 
+    def logsumexp(self, x, axis):
+        return self.tf.reduce_logsumexp(x, axis=_tf_axis(axis))
+
     def to_float(self, x):
         return float(x)
 
@@ -278,6 +285,9 @@ class _Torch(Backend):
 
     def ones_like(self, x):
         return self.torch.ones_like(x)
+
+    def logsumexp(self, x, axis):
+        return self.torch.logsumexp(x, dim=axis)
 
     def to_float(self, x):
         return float(x.detach().cpu())

@@ -39,6 +39,7 @@ from lucid_fast.models.protocol import LayerInfo, ModelAdapter, _check_image_sha
     channel_conversion_hint
 from lucid_fast.models.torch_overrides import ReluOverrideMode, relu_override_mode
 from lucid_fast.models.torch_slicing import run_sliced_chain, slice_chain, to_nhwc
+from lucid_fast.models.torch_splice import check_maxpool_grad, maxpool_grad_mode, spliced_forward
 
 __all__ = ["TorchAdapter", "KINDS", "STEP_MEMORY_FACTOR", "STEP_MEMORY_OVERHEAD"]
 
@@ -349,18 +350,20 @@ class TorchAdapter(ModelAdapter):
     # ---- the protocol ------------------------------------------------------------------------------------------
     def activation_fn(self, layer_names, relu_override=False, maxpool_grad=None):
         """:meth:`ModelAdapter.activation_fn`: ``f(x_t) -> {name: NHWC torch tensor}`` for an NHWC torch batch
-        in [0, 1] (numpy is accepted); ``maxpool_grad`` is not available for PyTorch models yet."""
-        if maxpool_grad is not None:
-            raise ValueError(f"{self.name}: maxpool_grad={maxpool_grad!r} is not available for PyTorch models yet")
+        in [0, 1] (numpy is accepted); ``maxpool_grad`` routes 2-D max-pools through
+        :class:`lucid_fast.models.torch_splice.SmoothMaxPoolMode`."""
+        check_maxpool_grad(maxpool_grad, self.name)
         given, canon = self._resolve_all(layer_names)
         relu_override_mode(relu_override)
 
         def activations(x_t):
-            acts, _ = self._forward(x_t, canon, relu_override)
+            with maxpool_grad_mode(maxpool_grad, self.name):
+                acts, _ = self._forward(x_t, canon, relu_override)
             return {g: to_nhwc(acts[c]) for g, c in zip(given, canon)}
 
         activations.layer_names = list(given)
         activations.relu_override = relu_override
+        activations.maxpool_grad = maxpool_grad
         activations.sliced = ()
         return activations
 
@@ -401,8 +404,30 @@ class TorchAdapter(ModelAdapter):
         return idx
 
     def spliced_fn(self, layer, layer_names, relu_override=False, maxpool_grad=None):
-        raise ValueError(f"{self.name}: spliced_fn (attribution from replaced activations) is not available for "
-                         f"PyTorch models yet")
+        """:meth:`ModelAdapter.spliced_fn`: ``f(x_t, acts_t) -> {name: NHWC torch tensor}``, the model run from
+        the image ``x_t`` (batch 1) with ``layer``'s output replaced by ``acts_t`` (NHWC, a batch of B) by a
+        forward hook (:func:`lucid_fast.models.torch_splice.spliced_forward`). ``f.needs_input`` is True: a
+        PyTorch forward always starts at the input."""
+        splice = self.resolve(layer)
+        given, canon = self._resolve_all(layer_names)
+        relu_override = relu_override_mode(relu_override)
+        check_maxpool_grad(maxpool_grad, self.name)
+        order = {n: i for i, n in enumerate(self._canonical_names())}
+        before = [c for c in canon if order[c] < order[splice]]
+        if before:
+            raise ValueError(f"{self.name}: layer(s) {before} do not depend on {splice!r}, so they cannot be "
+                             f"computed from {splice!r}'s activations (is {splice!r} after them in the model?)")
+        forward = spliced_forward(self, splice, canon, relu_override, maxpool_grad)
+
+        def activations(x_t, acts_t):
+            out = forward(x_t, acts_t)
+            return {g: to_nhwc(out[c]) for g, c in zip(given, canon)}
+
+        activations.layer_names = tuple(canon)
+        activations.needs_input = True
+        activations.relu_override = relu_override
+        activations.maxpool_grad = maxpool_grad
+        return activations
 
     def objective_step(self, objective, image_shape, transforms=(), **options):
         """The model side of a step: :class:`lucid_fast.models.torch_step.TorchObjectiveStep`."""

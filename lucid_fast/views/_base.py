@@ -96,9 +96,17 @@ def as_rgb(img):
 # input checks (a ValueError that names the argument)
 # ---------------------------------------------------------------------------------------------------------------
 
+def _host(value):
+    """A framework tensor as numpy: a PyTorch tensor detached and copied to the CPU (``.numpy()`` refuses one that
+    requires grad or lives on a GPU), a TensorFlow tensor by ``.numpy()``; anything else as it is."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu()
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
 def check_image(view, name, img):
-    """An (H, W, 1|3) image (float in [0, 1] or uint8) as float32 RGB."""
-    arr = np.asarray(img)
+    """An (H, W, 1|3) image (float in [0, 1] or uint8) as float32 RGB (numpy, or a TensorFlow or PyTorch tensor)."""
+    arr = np.asarray(_host(img))
     if arr.ndim == 4 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim == 2:
@@ -119,10 +127,8 @@ def check_image(view, name, img):
 
 def check_array(view, name, arr, ndim, finite=True, shape=None):
     """A float array of ``ndim`` dimensions (a leading batch of 1 is dropped), finite; ``shape`` entries that are
-    not None must match."""
-    if hasattr(arr, "numpy"):
-        arr = arr.numpy()
-    out = np.asarray(arr)
+    not None must match (numpy, or a TensorFlow or PyTorch tensor)."""
+    out = np.asarray(_host(arr))
     if out.ndim == ndim + 1 and out.shape[0] == 1:
         out = out[0]
     if out.ndim != ndim or not np.issubdtype(out.dtype, np.number):

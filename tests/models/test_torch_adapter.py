@@ -211,10 +211,10 @@ def test_wrong_input_channels_and_unsupported_arguments():
     adapter = _adapter()
     with pytest.raises(ValueError, match=r"expects 3 input channels, got an image with 4.*alpha"):
         adapter.activation_fn("features.0")(torch.rand(1, 8, 8, 4))
-    with pytest.raises(ValueError, match="not available for PyTorch models yet"):
-        adapter.activation_fn("features.0", maxpool_grad="smooth")
-    with pytest.raises(ValueError, match="not available for PyTorch models yet"):
-        adapter.spliced_fn("features.0", ["fc"])
+    with pytest.raises(ValueError, match=r"maxpool_grad must be one of \[None, 'smooth', 'smooth_blur'\]"):
+        adapter.activation_fn("features.0", maxpool_grad="soft")
+    with pytest.raises(ValueError, match=r"\['features.0'\] do not depend on 'fc'"):
+        adapter.spliced_fn("fc", ["features.0"])
     with pytest.raises(ValueError, match=r"channel\(s\) \[9\] of 'features.0' are outside its 8 channels"):
         adapter.channel_activation_fn({"features.0": [9]})
 
