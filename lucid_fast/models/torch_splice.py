@@ -12,7 +12,8 @@ concatenation of the two batches, a batch size read before the layer) the forwar
 repeated B times, and that choice is kept for the function. ``f.needs_input`` is therefore always True.
 
 **Smooth max-pool gradient.** :class:`SmoothMaxPoolMode` (a ``TorchFunctionMode``) runs every 2-D max-pool
-(``nn.MaxPool2d``, ``F.max_pool2d``, ``torch.max_pool2d``; not with ``return_indices=True``, not dilated) as
+(``nn.MaxPool2d``, ``F.max_pool2d``, ``torch.max_pool2d``; other max-pools, ``return_indices=True`` and dilated
+ones are refused) as
 :class:`SmoothMaxPool`: the same values, the gradient of Lucid's relaxation ``avg_pool(x**2) / (eps +
 avg_pool(|x|))`` (each window's inputs weighted by their size), optionally blurred (:func:`blur_gradient`). Its
 backward is closed-form (no nested autograd), so batched backward passes (``is_grads_batched``) go through it.
@@ -104,8 +105,8 @@ def _pair(v):
 
 class SmoothMaxPoolMode(TorchFunctionMode):
     """While active, 2-D max-pools (``nn.MaxPool2d``, ``F.max_pool2d``, ``torch.max_pool2d``) run as
-    :class:`SmoothMaxPool`; a dilated one is refused (the relaxation has no dilated form), one that returns its
-    indices keeps the ordinary gradient."""
+    :class:`SmoothMaxPool`; a dilated one, one that returns its indices, and every other max-pool (1-D, 3-D,
+    adaptive, fractional) are refused with a ValueError rather than left with their ordinary gradient."""
 
     def __init__(self, blur=False, who="maxpool_grad"):
         super().__init__()
@@ -113,11 +114,21 @@ class SmoothMaxPoolMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
         kwargs = kwargs or {}
+        if func is getattr(F, "max_pool2d_with_indices", None):
+            raise ValueError(f"{self.who}: maxpool_grad='smooth' cannot replace the gradient of a max-pool that "
+                             f"returns its indices (return_indices=True: they would not match the relaxation); "
+                             f"use maxpool_grad=None for this model")
+        if func in _OTHER_MAX_POOLS:
+            raise ValueError(f"{self.who}: maxpool_grad={'smooth_blur' if self.blur else 'smooth'!r} replaces the "
+                             f"gradient of 2-D max-pools only, and this model runs {getattr(func, '__name__', func)}; "
+                             f"use maxpool_grad=None for this model")
         if func not in _POOLS or not args or not isinstance(args[0], torch.Tensor) or args[0].dim() not in (3, 4):
             return func(*args, **kwargs)
         x, kernel, stride, padding, dilation, ceil_mode, indices = _pool_args(func, args, kwargs)
         if indices:
-            return func(*args, **kwargs)
+            raise ValueError(f"{self.who}: maxpool_grad='smooth' cannot replace the gradient of a max-pool that "
+                             f"returns its indices (return_indices=True: they would not match the relaxation); "
+                             f"use maxpool_grad=None for this model")
         if _pair(dilation) != (1, 1):
             raise ValueError(f"{self.who}: maxpool_grad='smooth' cannot replace the gradient of a dilated max-pool "
                              f"(dilation {dilation}); use maxpool_grad=None for this model")
@@ -128,6 +139,12 @@ class SmoothMaxPoolMode(TorchFunctionMode):
 
 
 _POOLS = {F.max_pool2d, torch.max_pool2d}
+# max-pools the relaxation does not cover: refused rather than silently keeping their ordinary gradient
+_OTHER_MAX_POOLS = {f for f in (F.max_pool1d, F.max_pool3d, torch.max_pool1d, torch.max_pool3d,
+                                F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d,
+                                getattr(torch, "adaptive_max_pool1d", None),
+                                getattr(F, "fractional_max_pool2d", None), getattr(F, "fractional_max_pool3d", None))
+                    if f is not None}
 
 
 def maxpool_grad_mode(maxpool_grad, who="maxpool_grad"):

@@ -410,3 +410,33 @@ def test_attribution_on_a_torch_model_loads_no_tensorflow():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
+
+
+class _PoolWithIndices(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.head = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        y, _ = self.pool(torch.relu(self.conv(x)))
+        return self.head(y)
+
+
+@pytest.mark.parametrize("kind", ["adaptive", "indices"])
+def test_smooth_maxpool_refuses_pools_it_does_not_cover(kind, small_image):
+    """The smooth gradient covers 2-D max-pools without indices; any other max-pool on the path is refused by
+    name rather than left with its ordinary gradient (a silently different attribution)."""
+    torch.manual_seed(0)
+    if kind == "adaptive":
+        net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveMaxPool2d(4), nn.Conv2d(4, 4, 1)).eval()
+        layer, target, needle = "1", "3:1", "runs adaptive_max_pool2d"
+    else:
+        net, layer, target, needle = _PoolWithIndices().eval(), "conv", "head:1", "returns its indices"
+    adapter = load_model(net)
+    image = small_image[:16, :16]
+    plain = attribution.spatial(adapter, image, layer, target, steps=2)
+    assert np.isfinite(plain).all() and np.abs(plain).max() > 0
+    with pytest.raises(ValueError, match=needle):
+        attribution.spatial(adapter, image, layer, target, maxpool_grad="smooth", steps=2)
