@@ -306,6 +306,17 @@ def _bench(args):
     bench.main([args.what] + args.rest)
 
 
+def _needs_tensorflow(args):
+    """Whether the command's model may run on TensorFlow: not for a PyTorch zoo model (``--model
+    vgg16_hed_torch``), whose commands never import it (a machine with PyTorch only has none)."""
+    from lucid_fast import modelzoo
+
+    model = getattr(args, "model", None)
+    if isinstance(model, str) and modelzoo.is_model_name(model) and not os.path.exists(model):
+        return modelzoo.get_entry(model).framework != "torch"
+    return True
+
+
 def _quiet_tensorflow_start():
     """Imports TensorFlow and lets it probe for devices with the process's stderr (file descriptor 2) pointed
     at a temporary file, so that its C++ start-up lines (absl's "All log messages before absl::InitializeLog()"
@@ -443,7 +454,7 @@ def main(argv=None):
             for message in errors:
                 print(f"lucid-fast {args.cmd}: error: {message}", file=sys.stderr)
             return EXIT_USAGE
-        if getattr(args, "verbose", True) is False:
+        if getattr(args, "verbose", True) is False and _needs_tensorflow(args):
             _quiet_tensorflow_start()
         elif getattr(args, "verbose", False):
             import lucid_fast

@@ -5,9 +5,10 @@ task returns the unit's images (uint8) and traces to the client, where the job's
 a worker dies, the scheduler gives its tasks to other workers (up to ``distributed.scheduler.allowed-failures``
 deaths per task, 3 by default); a result that arrives for channels already committed is ignored by the writer.
 
-Threads: every worker process runs TensorFlow's intra-op pool and the native OpenMP kernels with
-``cores // workers on its host`` threads (``--workers N`` on 2 cores: 1 thread each), so N workers do not
-oversubscribe the machine.
+Threads: every worker process runs the model's framework (TensorFlow's intra-op pool, or PyTorch's pool) and
+the native OpenMP kernels with ``cores // workers on its host`` threads (``--workers N`` on 2 cores: 1 thread
+each), so N workers do not oversubscribe the machine. A worker rendering a PyTorch zoo model never imports
+TensorFlow (a GPU machine may have none; where it is installed it would cost each worker seconds and memory).
 """
 from __future__ import annotations
 
@@ -51,11 +52,31 @@ def thread_env(threads):
             "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def _configure_threads(threads):
-    """Before this process first uses TensorFlow: its thread pools to ``threads`` (no-op once TF runs). PyTorch
-    sizes its pool from ``OMP_NUM_THREADS``, set here too."""
+def worker_framework(model):
+    """The framework a worker loads ``model`` (a zoo name or a path) with: ``"torch"`` for a PyTorch zoo model,
+    else ``"tensorflow"`` (the paths a worker can load are TensorFlow's formats). Loads nothing."""
+    from lucid_fast import modelzoo
+
+    if modelzoo.is_model_name(model) and not os.path.exists(model):
+        return modelzoo.get_entry(model).framework
+    return "tensorflow"
+
+
+def _configure_threads(threads, framework="tensorflow"):
+    """Before this process first uses its framework: the thread pools to ``threads`` (environment first, so a
+    value the worker was started with wins). PyTorch: ``torch.set_num_threads`` (TensorFlow is not imported);
+    TensorFlow: its intra- and inter-op pools (no-op once TF runs)."""
     for k, v in thread_env(threads).items():
         os.environ.setdefault(k, v)
+    if framework == "torch":
+        import torch
+
+        try:
+            n = int(os.environ["OMP_NUM_THREADS"])
+        except ValueError:  # a value OpenMP would not take either
+            n = threads
+        torch.set_num_threads(max(1, n))
+        return
     if importlib.util.find_spec("tensorflow") is None:  # a machine with PyTorch only (it reads OMP_NUM_THREADS)
         return
     import tensorflow as tf
@@ -81,7 +102,7 @@ def worker_renderer(model, settings_json, workers_per_host):
         if n_here is None:  # an address the scheduler lists differently: one host means this one
             n_here = next(iter(workers_per_host.values())) if len(workers_per_host) == 1 else 1
         n_here = max(1, int(n_here))
-        _configure_threads(max(1, cpu_count() // n_here))
+        _configure_threads(max(1, cpu_count() // n_here), worker_framework(model))
         from .engine import ChannelBatchRenderer
         from .settings import Settings
 

@@ -80,11 +80,13 @@ class ChannelBatchRenderer:
 
     def layer_channels(self, layer):
         canon = self.adapter.resolve(layer)
-        for info in self.adapter.layers():
-            if info.name == canon:
-                if info.channels is None:
-                    raise ValueError(f"gallery: layer {layer!r} of {self.adapter.name!r} has no known channel count")
-                return info.channels
+        # the adapter's own count: it also knows names that resolve but are left out of layers() as duplicates
+        # (a PyTorch container that re-emits a child's tensor, efficientnet_lite0's "_blocks.3")
+        n = self.adapter._layer_channel_count(canon)
+        if n is not None:
+            return n
+        if canon in self.adapter.layer_names():
+            raise ValueError(f"gallery: layer {layer!r} of {self.adapter.name!r} has no known channel count")
         raise ValueError(f"gallery: layer {layer!r} is not a tap of {self.adapter.name!r}")
 
     def unit_engine(self, layer, channels, seed=None):
@@ -149,12 +151,22 @@ class ChannelBatchRenderer:
                           images[k:] if s.negative else None, trace[:, k:] if s.negative else None, wall, info)
 
 
+def model_framework(adapter):
+    """``"torch"`` for a model PyTorch runs (a ``TorchAdapter``), else ``"tensorflow"`` (Keras, GraphDef); named in
+    a gallery's manifest, records and site. Imports no framework."""
+    torch = sys.modules.get("torch")  # a torch module exists only once torch is imported
+    if torch is not None and isinstance(getattr(adapter, "model", None), torch.nn.Module):
+        return "torch"
+    return "tensorflow"
+
+
 def _threads(adapter):
-    """The framework's thread count, for the unit's record."""
-    model = getattr(adapter, "model", None)
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return {"torch_threads": torch.get_num_threads()}
+    """The framework, its version and its thread count, for the unit's record."""
+    if model_framework(adapter) == "torch":
+        torch = sys.modules["torch"]
+        return {"framework": "torch", "framework_version": torch.__version__,
+                "torch_threads": torch.get_num_threads()}
     import tensorflow as tf
 
-    return {"tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}
+    return {"framework": "tensorflow", "framework_version": tf.__version__,
+            "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}

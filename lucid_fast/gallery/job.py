@@ -100,9 +100,19 @@ def report_problems(store, stream=None):
 
 
 def resolve_layers(adapter, layers):
-    """Canonical layer names from a list, a comma-separated string, or "all" (every convolution's output)."""
+    """Canonical layer names from a list, a comma-separated string, or "all": every convolution's output, after
+    its ReLU where the next layer is one of the same shape (what a Keras convolution with a fused ReLU is, so
+    ``vgg16_hed_torch``'s "all" is ``vgg16_hed``'s 13 layers, not their ``_pre_relu`` tensors)."""
     if layers is None or layers == "all" or layers == ["all"]:
-        names = [i.name for i in adapter.layers() if i.kind == "conv" and i.channels]
+        table = adapter.layers()
+        names = []
+        for i, info in enumerate(table):
+            if info.kind != "conv" or not info.channels:
+                continue
+            nxt = table[i + 1] if i + 1 < len(table) else None
+            fused = (nxt is not None and nxt.kind == "relu" and nxt.channels == info.channels
+                     and nxt.spatial == info.spatial)
+            names.append(nxt.name if fused else info.name)
         if not names:
             raise ValueError(f"gallery: model {adapter.name!r} has no convolution layers for layers='all'; "
                              "name the layers")
@@ -140,6 +150,7 @@ class Writer:
                 continue  # already committed (a unit rendered twice): never written again
             rec = {
                 "format": 1, "model": store.model_name, "model_fingerprint": self.fingerprint,
+                **({"framework": store.framework} if store.framework else {}),
                 "layer": result.layer, "channel": c,
                 "objective": f"channel({result.layer!r}, {c})",
                 "settings": s.as_dict(), "seed": s.seed,
@@ -224,8 +235,10 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     """Renders every requested channel of the layers into ``out`` (resuming a job already there).
 
     Args:
-        model: a modelzoo name, a model path (for ``workers``/``scheduler``: a path every worker can read), or
-            (in-process runs only) a ``tf.keras.Model`` / ``lucid_fast.models`` adapter.
+        model: a modelzoo name (TensorFlow or PyTorch: ``"vgg16_hed"``, ``"vgg16_hed_torch"``), a model path
+            (for ``workers``/``scheduler``: a zoo name or a path every worker can read), or (in-process runs only)
+            a ``tf.keras.Model``, a ``torch.nn.Module`` in eval mode or a ``lucid_fast.models`` adapter. The
+            manifest, each record and the site name the framework (``"tensorflow"`` / ``"torch"``).
         layers: names (a list or "a,b"), or "all" (every convolution).
         out: the gallery directory (created; if it holds a job, it must be the same job, unless that job never
             committed a channel, e.g. it was refused for memory or its scheduler was unreachable: then it is
@@ -248,7 +261,7 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
         A :class:`GalleryResult`. Raises :class:`GalleryError` if some units failed (after committing and
         publishing the others), :class:`GalleryMismatchError` if ``out`` holds a different job.
     """
-    from .engine import ChannelBatchRenderer
+    from .engine import ChannelBatchRenderer, model_framework
 
     t0 = time.perf_counter()
     if settings is None:
@@ -270,14 +283,15 @@ def run(model="vgg16_hed", layers="all", out="gallery", *, channels=None, size=1
     layer_names = resolve_layers(adapter, layers)
     requested = {name: check_channels(channels, renderer.layer_channels(name), name) for name in layer_names}
     model_name = os.fspath(model) if isinstance(model, (str, os.PathLike)) else adapter.name
-    store = GalleryStore(out, model_name, renderer.fingerprint, settings, tool_version())
+    store = GalleryStore(out, model_name, renderer.fingerprint, settings, tool_version(),
+                         framework=model_framework(adapter))
     result = GalleryResult(store.root, requested)
     if store.replaced:
         sys.stderr.write(f"gallery: {store.root} held a job that committed no channel ({store.replaced}); "
                          "replaced by this one\n")
     with _job_lock(store.root):
         store.remove_stale_temporaries()
-        order = {name: i for i, name in enumerate(adapter.layer_names())}
+        order = {name: i for i, name in enumerate(adapter._canonical_names())}  # model order, every resolved name
         store.update_layer_index([(name, renderer.layer_channels(name), order.get(name, len(order)))
                                   for name in layer_names])
         units = []

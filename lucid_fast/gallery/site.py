@@ -22,6 +22,7 @@ from .store import GalleryStore, atomic_write, channel_stem
 
 SITE = "site"
 THUMBS_ON_INDEX = 12
+FRAMEWORK_NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch"}  # as the site names them
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;background:#fafafa;color:#222}
@@ -154,14 +155,19 @@ def build_site(out):
                         f'<div class="muted">{len(channels)}{of} channels rendered</div>'
                         f'<div class="strip">{thumbs}</div></div>')
     total = sum(len(v) for v in done.values())
+    framework = store.framework
+    on = f" on {FRAMEWORK_NAMES.get(framework, framework)}" if framework else ""
     body = (f"<h1>{html.escape(model)}: feature visualizations</h1>"
             f'<p class="muted">{total} channels in {len(index)} layer(s); every image maximizes one channel\'s '
-            f"mean activation (Lucid's channel objective), rendered by lucid_fast {html.escape(store.tool_version)}."
-            "</p>" + "".join(sections) + "<h2>Settings</h2>" + _settings_table(settings))
+            f"mean activation (Lucid's channel objective), rendered by lucid_fast {html.escape(store.tool_version)}"
+            f"{html.escape(on)}.</p>" + "".join(sections) + "<h2>Settings</h2>"
+            + _settings_table(settings, [("framework", FRAMEWORK_NAMES.get(framework, framework))] if framework
+                              else ()))
     path = os.path.join(site, "index.html")
     atomic_write(path, _page(f"{model} gallery", [(f"{model} gallery", None)], body))
     atomic_write(os.path.join(site, "gallery.json"), json.dumps(
-        {"model": model, "settings": settings, "schedule": store.settings.schedule(),
+        {"model": model, **({"framework": framework} if framework else {}), "settings": settings,
+         "schedule": store.settings.schedule(),
          "layers": [{"layer": e["layer"], "dir": e["dir"], "channels": done[e["layer"]]} for e in index]}, indent=1))
     return path
 
@@ -216,7 +222,9 @@ def _build_channel(out_dir, model, layer, c, rec, prev_c, next_c):
         nav.append(f'<a rel="next" href="{channel_stem(next_c)}.html">channel {next_c} &rarr;</a>')
     nav.append("</nav>")
     worker = rec.get("worker", {})
-    extra = [("seed entropy of the unit", rec["unit"]["seed_entropy"]),
+    framework = rec.get("framework", worker.get("framework"))
+    version = f" {worker['framework_version']}" if worker.get("framework_version") else ""
+    extra = ([("framework", f"{FRAMEWORK_NAMES.get(framework, framework)}{version}")] if framework else []) + [("seed entropy of the unit", rec["unit"]["seed_entropy"]),
              ("rendered together with channels", rec["unit"]["channels"]),
              ("objective, first / last step", f"{trace[0]:.4g} / {trace[-1]:.4g}" if trace else "-"),
              ("wall time (share of the unit)", f"{rec['wall_time_s']:.1f} s"),

@@ -30,7 +30,8 @@ def channel_sprites(model, layer, channels=None, *, size=64, steps=256, batch=No
     later call with more channels renders only the new ones; an interrupted call resumes.
 
     Args:
-        model: a modelzoo name, a model path, a ``tf.keras.Model`` or a ``lucid_fast.models`` adapter.
+        model: a modelzoo name (``"vgg16_hed"``, ``"vgg16_hed_torch"``), a model path, a ``tf.keras.Model``, a
+            ``torch.nn.Module`` in eval mode or a ``lucid_fast.models`` adapter.
         layer: the layer name.
         channels: None (the whole layer), or channel numbers (an iterable, or a string like ``"0:64"``).
         size: tile side in pixels (the render size).

@@ -1,6 +1,7 @@
 """The gallery directory: the job manifest, one record and PNG(s) per finished channel, the sprite sheets.
 
-    DIR/gallery.json                      the job: model, model fingerprint, settings, format, tool version
+    DIR/gallery.json                      the job: model, its framework, model fingerprint, settings, format,
+                                          tool version
     DIR/layers.json                       the layers rendered so far, in model order, with their channel counts
     DIR/commits.log                       one JSON line per committed channel (for people and tests)
     DIR/layers/<layer>/0100.png           channel 100's image (tile x tile RGB)
@@ -148,14 +149,17 @@ class GalleryStore:
     different setting raises :class:`GalleryMismatchError`, so old and new results never mix.
     """
 
-    def __init__(self, root, model_name, model_fingerprint, settings, tool_version, create=True):
+    def __init__(self, root, model_name, model_fingerprint, settings, tool_version, create=True, framework=None):
         self.root = os.path.abspath(os.fspath(root))
         self.model_name = model_name
+        self.framework = framework  # "tensorflow" / "torch" (None: a manifest written before it was recorded)
         self.model_fingerprint = model_fingerprint
         self.settings = settings
         self.tool_version = tool_version
         self.manifest = {"format": FORMAT, "model": model_name, "model_fingerprint": model_fingerprint,
                          "settings": settings.as_dict(), "tool_version": tool_version}
+        if framework is not None:
+            self.manifest["framework"] = framework
         self.problems = []  # [(path, what is wrong)] of damaged files met so far (see the module doc)
         self.replaced = None  # what differed in a job that committed no channel and was replaced by this one
         self._reported = set()
@@ -188,7 +192,8 @@ class GalleryStore:
             with open(path) as f:
                 m = json.load(f)
             settings = Settings.from_dict(m["settings"])
-            return cls(root, m["model"], m["model_fingerprint"], settings, m["tool_version"], create=False)
+            return cls(root, m["model"], m["model_fingerprint"], settings, m["tool_version"], create=False,
+                       framework=m.get("framework"))
         except FileNotFoundError:
             raise FileNotFoundError(f"gallery: no gallery in {os.fspath(root)!r} (no {MANIFEST})") from None
         except (ValueError, KeyError, TypeError) as err:

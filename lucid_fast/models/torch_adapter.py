@@ -251,7 +251,20 @@ class TorchAdapter(ModelAdapter):
                 if key in self._modules:
                     raise ValueError(f"{self.name}: module {key!r} is not a layer: the model's forward does not "
                                      f"call it, or it does not return one tensor") from None
+                hint = self._path_hint(key) if "Closest names" not in str(err) else None
+                if hint:
+                    raise ValueError(str(err).replace(" List all layers", f" {hint} List all layers", 1)) from None
             raise err from None
+
+    def _path_hint(self, key):
+        """For a module path with no close spelling (``"features.4"`` on an ``nn.Sequential`` whose layers are
+        ``"0"`` .. ``"4"``): the layers whose last path part is the key's, or every layer of a small model."""
+        names = self._canonical_names()
+        tail = key.replace("_", ".").split(".")[-1]
+        same_tail = [n for n in names if n.split(".")[-1] == tail]
+        if same_tail:
+            return f"Closest names: {same_tail[:8]}."
+        return f"Its layers: {names}." if len(names) <= 12 else None
 
     # ---- the forward ---------------------------------------------------------------------------------------
     def _check_input(self, x_t):

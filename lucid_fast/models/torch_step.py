@@ -31,7 +31,7 @@ from lucid_fast.models.protocol import StepOutput
 from lucid_fast.models.torch_slicing import to_nhwc
 from lucid_fast.models.torch_overrides import relu_override_mode
 
-__all__ = ["TorchObjectiveStep", "expand_channels"]
+__all__ = ["TorchObjectiveStep", "expand_channels", "apply_transforms"]
 
 
 def expand_channels(acts_t, channels, count):
@@ -51,11 +51,31 @@ def _scalar(value, who):
     if isinstance(value, torch.Tensor):
         value_t = value if value.dtype == torch.float32 else value.to(torch.float32)
         return value_t.sum() if value_t.dim() else value_t
-    try:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and type(value).__module__ == "builtins":
         return torch.tensor(float(value), dtype=torch.float32)
-    except (TypeError, ValueError):
-        raise ValueError(f"{who}: an objective on a PyTorch model must return a torch tensor or a number, got "
-                         f"{type(value).__name__}") from None
+    # a TensorFlow or numpy value: computed outside torch, so no gradient would reach the image
+    raise ValueError(f"{who}: an objective on a PyTorch model must compute with torch and return a torch tensor "
+                     f"(T(...) gives torch tensors, NHWC), got a {_type_name(value)}; write it with torch "
+                     f"operations, or with lucid_fast.models.backend (B = backend.of_accessor(T)) to serve both "
+                     f"frameworks")
+
+
+def _type_name(value):
+    kind = type(value)
+    return f"{kind.__module__.split('.')[0]} {kind.__name__}" if kind.__module__ != "builtins" else kind.__name__
+
+
+def apply_transforms(transforms, x_t, who):
+    """The torch transforms applied in order; a transform that does not return a torch tensor (a TensorFlow
+    function given to a PyTorch model) is refused by name."""
+    for fn in transforms:
+        out_t = fn(x_t)
+        if not isinstance(out_t, torch.Tensor):
+            name = getattr(fn, "__name__", type(fn).__name__)
+            raise ValueError(f"{who}: a transform on a PyTorch model must be a torch function of the NHWC image "
+                             f"tensor; {name} returned a {_type_name(out_t)}")
+        x_t = out_t
+    return x_t
 
 
 class TorchObjectiveStep:
@@ -142,9 +162,7 @@ class TorchObjectiveStep:
 
         try:
             with torch.no_grad():
-                x_in_t = x_t
-                for fn in self.transforms:
-                    x_in_t = fn(x_in_t)
+                x_in_t = apply_transforms(self.transforms, x_t, self.who)
                 named = {"input": x_raw_t, "input_transformed": x_in_t, ALPHA_TRANSFORMED: alpha,
                          **self._feed_tensors(None, zeros=True)}
                 self._value(LayerAccessor(self.adapter.resolve, get, named, backend=self._backend))
@@ -198,8 +216,7 @@ class TorchObjectiveStep:
         """Transforms, model, objective: ``(loss_t, per_item_t)``, differentiable with respect to the inputs."""
         n_model = self.adapter.input_channels
         x_in_t, alpha_t = (x_t[..., :n_model], x_t[..., n_model:]) if self.wants_alpha else (x_t, None)
-        for fn in self.transforms:
-            x_in_t = fn(x_in_t)
+        x_in_t = apply_transforms(self.transforms, x_in_t, self.who)
         acts = {}
         if slices:
             fn = self.adapter.channel_activation_fn({c: list(slices[c]) for c in self.layers}, relu_override=override)
@@ -249,6 +266,11 @@ class TorchObjectiveStep:
                     return False
                 grads = torch.autograd.grad(loss_t, [x_t, x_raw_t], allow_unused=True)
         except RuntimeError as err:
+            if "numpy()" in str(err):  # a TensorFlow op or .numpy() on a tensor that carries the gradient
+                raise ValueError("it computes outside torch (a TensorFlow or numpy operation on a torch tensor "
+                                 "that carries the gradient); on a PyTorch model, write objectives and transforms "
+                                 "with torch operations, or with lucid_fast.models.backend "
+                                 "(B = backend.of_accessor(T)) to serve both frameworks") from err
             raise ValueError(str(err)) from err
         return any(g is not None for g in grads)
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import threading
 from typing import NamedTuple
 
@@ -149,13 +150,25 @@ def load_model(model, **kwargs):
         ValueError: a string that is neither an existing path nor a modelzoo name (naming the closest names),
             or anything ``lucid_fast.models.load_model`` rejects.
     """
+    from lucid_fast.models.protocol import ModelAdapter  # noqa: PLC0415 - no framework
+
+    # a zoo name, an adapter and a torch module load without TensorFlow (a machine with PyTorch only has none)
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not (os.path.isdir(path) or os.path.isfile(path)) and is_model_name(path):
+            return load(path, **kwargs)
+    torch = sys.modules.get("torch")  # a torch module exists only once torch is imported: never import it here
+    if isinstance(model, ModelAdapter) and not kwargs:
+        return model
+    if torch is not None and isinstance(model, torch.nn.Module):
+        from lucid_fast.models.torch_adapter import TorchAdapter  # noqa: PLC0415 - imports torch
+
+        return TorchAdapter(model, **kwargs)
     from lucid_fast.models import loading  # noqa: PLC0415 - TensorFlow loads on use
 
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
         if not (os.path.isdir(path) or os.path.isfile(path)):
-            if is_model_name(path):
-                return load(path, **kwargs)
             close = difflib.get_close_matches(path.lower(), [m.name for m in list_models()], n=3)
             hint = f" Closest modelzoo names: {close}." if close else ""
             raise ValueError(f"load_model: {path!r} is neither an existing path nor a modelzoo name.{hint} "

@@ -76,6 +76,8 @@ def _fixed_input_size(vis, failed_shape):
         return None
     if not vis.model_step.runs_at((failed_shape[0], *nominal_hw, failed_shape[3])):
         return None
+    if vis.model_step.runs_at(failed_shape):  # the model runs there: what failed is the objective (or a transform)
+        return None
     return nominal_hw
 
 
