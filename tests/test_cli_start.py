@@ -57,3 +57,17 @@ def test_model_not_cached_offline_is_one_line(tmp_path, monkeypatch, capfd):
     err = capfd.readouterr().err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "not in the cache" in lines[0] and "Traceback" not in err, err
+
+
+def test_import_sets_passive_openmp_waiting_before_torch_loads():
+    """``import lucid_fast`` sets OMP_WAIT_POLICY=PASSIVE unless the user chose a policy, so that PyTorch's OpenMP
+    runtime, which reads it when torch is imported, sleeps between parallel regions (spinning threads made torch
+    steps 100x slower beside one busy process on 2 cores); the user's value wins."""
+    code = ("import os, sys; import lucid_fast; import torch; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)")
+    env = {k: v for k, v in ENV.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0 and out.stdout.split() == ["PASSIVE", "True"], out.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=dict(env, OMP_WAIT_POLICY="ACTIVE"))
+    assert out.returncode == 0 and out.stdout.split() == ["ACTIVE", "True"], out.stderr
