@@ -6,6 +6,9 @@ through render_vis: an unknown module path, a model in training mode, TensorFlow
 
 A tiny seeded nn.Sequential keeps this file at a few seconds; tests/optvis/test_cross_framework_torch.py renders
 vgg16_hed in both frameworks."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -230,3 +233,33 @@ def test_tensorflow_code_on_a_torch_model_is_named(adapter):
         def flip(x):
             return tf.reverse(x, [2])
         render.render_vis(adapter, f"{LAYER}:1", param_f=lambda: param.image(16), transforms=[flip], verbose=False)
+
+
+NO_TF_RENDER = r"""
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
+            raise ImportError("blocked: " + name)
+sys.meta_path.insert(0, Block())
+import numpy as np, torch
+from torch import nn
+from lucid_fast.optvis import objectives, param, render, style
+torch.manual_seed(0)
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU()).eval()
+obj = (objectives.channel("2", 3) - 0.1 * objectives.diversity("1") - 1e-3 * objectives.total_variation()
+       - 0.01 * style.StyleLoss(["1"], style={"1": np.ones((1, 30, 30, 8), np.float32)}))
+a = render.render_vis(net, obj, param_f=lambda: param.image(32, batch=2), thresholds=(0, 12), seed=0,
+                      progress=False, verbose=False)
+b = render.render_vis(net, "2:3", param_f=lambda: param.image(32), preset="fast", seed=0, progress=False,
+                      verbose=False)
+print("ok", "tensorflow" in sys.modules, len(a), b[-1].shape)
+"""
+
+
+def test_a_torch_render_runs_without_tensorflow():
+    """The TensorFlow-free path (the GPU machine has PyTorch and no TensorFlow): objectives of every kind (channel,
+    diversity, native TV, a style loss), a batch, thresholds and the fast preset, with TensorFlow's import blocked."""
+    out = subprocess.run([sys.executable, "-c", NO_TF_RENDER], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split()[:3] == ["ok", "False", "2"], out.stdout
