@@ -4,7 +4,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -84,10 +83,31 @@ def test_io_save_round_trips_through_atomic_write(tmp_path, ext):
 
 
 CHILD = r"""
-import sys
+import sys, time
 import numpy as np
+from PIL import ImageFile
 from lucid_fast.misc import io
-big = np.random.default_rng(0).integers(0, 256, (4000, 4000, 3), dtype=np.uint8)  # ~3 s of PNG encoding
+
+real_save = ImageFile._save
+
+
+class PausingStream:  # the PNG encoder's output: after the first block of pixel data is written, wait for SIGINT
+    def __init__(self, fp):
+        self.fp, self.paused = fp, False
+
+    def write(self, data):
+        self.fp.write(data)
+        if not self.paused:
+            self.paused = True
+            print("writing", flush=True)
+            time.sleep(120)  # interrupted by the parent's SIGINT (KeyboardInterrupt)
+
+    def __getattr__(self, name):
+        return getattr(self.fp, name)
+
+
+ImageFile._save = lambda im, fp, *args, **kwargs: real_save(im, PausingStream(fp), *args, **kwargs)
+big = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
 print("saving", flush=True)
 io.save(big, sys.argv[1])
 print("saved", flush=True)
@@ -95,7 +115,8 @@ print("saved", flush=True)
 
 
 def test_sigint_during_io_save_keeps_previous_file(tmp_path):
-    """A real SIGINT, delivered while io.save is writing the PNG, leaves the previous file and no temp file."""
+    """A real SIGINT, delivered while io.save is writing the PNG (the child pauses in the encoder's first write),
+    leaves the previous file and no temp file."""
     path = tmp_path / "render.png"
     io.save(np.full((8, 8, 3), 0.25, np.float32), str(path))
     good = path.read_bytes()
@@ -103,14 +124,9 @@ def test_sigint_during_io_save_keeps_previous_file(tmp_path):
                              stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "saving"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until part of the new PNG is written (wherever it goes)
-            temps = _temps(tmp_path)
-            if (temps and os.path.getsize(tmp_path / temps[0]) > 0) or path.read_bytes() != good:
-                break
-            time.sleep(0.005)
-        else:
-            pytest.fail("the save never started writing")
+        # the child pauses inside the save, after part of the new PNG is written (no race with the encoder's speed)
+        assert child.stdout.readline().strip() == "writing"
+        assert _temps(tmp_path) or path.read_bytes() != good, "the save wrote nothing before pausing"
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
     finally:
