@@ -47,3 +47,31 @@ class LayerAccessor:
         channels (``channels`` is None when every channel was computed). For objectives that know how to read
         only their channels (``objectives.channels_per_image``)."""
         return self._get(self._resolve(strip_name(name)))
+
+
+def channel_slices(objective, layers, layer_channels, resolve):
+    """``{layer: channels}`` to compute for an objective whose reads are declared (``Objective.channel_reads``):
+    for every layer in ``layers`` (canonical names, those the objective reads), the sorted channels it reads.
+    Empty (compute every channel) when the reads are unknown or do not cover every layer read, when a layer's
+    channel count (``layer_channels``) is unknown or a declared channel is outside it, or when no layer would
+    lose a channel. Both frameworks' steps use it."""
+    reads = getattr(objective, "channel_reads", None)
+    if not reads:
+        return {}
+    declared = {}
+    for layer, chans in reads.items():
+        if layer in INPUT_NAMES:
+            continue
+        canon = resolve(layer)
+        declared[canon] = declared.get(canon, frozenset()) | frozenset(chans)
+    if not set(layers) <= set(declared):
+        return {}
+    out = {}
+    for canon in layers:
+        count = layer_channels.get(canon)
+        if count is None or not all(-count <= c < count for c in declared[canon]):
+            return {}
+        out[canon] = tuple(sorted({c % count for c in declared[canon]}))
+    if all(len(chans) == layer_channels[canon] for canon, chans in out.items()):
+        return {}
+    return out

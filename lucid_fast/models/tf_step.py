@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from lucid_fast._bindings import dlpack
 from lucid_fast.models.protocol import StepOutput
-from lucid_fast.models.accessor import ALPHA_TRANSFORMED, INPUT_NAMES, LayerAccessor, strip_name
+from lucid_fast.models.accessor import ALPHA_TRANSFORMED, LayerAccessor, channel_slices, strip_name
 from lucid_fast.models.tf_overrides import relu_override_mode
 
 def expand_channels(acts_t, channels, count):
@@ -148,26 +148,9 @@ class ObjectiveStep:
         for the others. Empty when the objective's reads are unknown or do not cover every layer it reads, when
         a layer's channel count is unknown, when no layer would lose a channel, or when ``slice_channels`` is
         off."""
-        reads = getattr(self.objective, "channel_reads", None)
-        if not self.slice_channels or not reads:
+        if not self.slice_channels:
             return {}
-        declared = {}
-        for layer, chans in reads.items():
-            if layer in INPUT_NAMES:
-                continue
-            canon = self.adapter.resolve(layer)
-            declared[canon] = declared.get(canon, frozenset()) | frozenset(chans)
-        if not set(self.layers) <= set(declared):
-            return {}
-        out = {}
-        for canon in self.layers:
-            count = self.layer_channels.get(canon)
-            if count is None or not all(-count <= c < count for c in declared[canon]):
-                return {}
-            out[canon] = tuple(sorted({c % count for c in declared[canon]}))
-        if all(len(chans) == self.layer_channels[canon] for canon, chans in out.items()):
-            return {}
-        return out
+        return channel_slices(self.objective, self.layers, self.layer_channels, self.adapter.resolve)
 
     # ---- the step ---------------------------------------------------------------------------------------------
     def set_transforms(self, transforms):

@@ -26,7 +26,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from lucid_fast._bindings import dlpack
 from lucid_fast.models import backend
-from lucid_fast.models.accessor import ALPHA_TRANSFORMED, INPUT_NAMES, LayerAccessor, strip_name
+from lucid_fast.models.accessor import ALPHA_TRANSFORMED, LayerAccessor, channel_slices, strip_name
 from lucid_fast.models.protocol import StepOutput
 from lucid_fast.models.torch_slicing import to_nhwc
 from lucid_fast.models.torch_overrides import relu_override_mode
@@ -186,26 +186,9 @@ class TorchObjectiveStep:
         """``{layer: channels}`` for every layer the objective reads when it declares which channels of each
         (``Objective.channel_reads``); empty when the reads are unknown or incomplete, a channel count is unknown,
         no layer would lose a channel, or ``slice_channels`` is off (as ``tf_step.ObjectiveStep``)."""
-        reads = getattr(self.objective, "channel_reads", None)
-        if not self.slice_channels or not reads:
+        if not self.slice_channels:
             return {}
-        declared = {}
-        for layer, chans in reads.items():
-            if layer in INPUT_NAMES:
-                continue
-            canon = self.adapter.resolve(layer)
-            declared[canon] = declared.get(canon, frozenset()) | frozenset(chans)
-        if not set(self.layers) <= set(declared):
-            return {}
-        out = {}
-        for canon in self.layers:
-            count = self.layer_channels.get(canon)
-            if count is None or not all(-count <= c < count for c in declared[canon]):
-                return {}
-            out[canon] = tuple(sorted({c % count for c in declared[canon]}))
-        if all(len(chans) == self.layer_channels[canon] for canon, chans in out.items()):
-            return {}
-        return out
+        return channel_slices(self.objective, self.layers, self.layer_channels, self.adapter.resolve)
 
     def set_transforms(self, transforms):
         """New torch transforms (a preset's next phase), used from the next call on."""
