@@ -103,6 +103,7 @@ class TorchObjectiveStep:
         self.feeds = {name: (tuple(shape), np.dtype(getattr(dtype, "as_numpy_dtype", dtype)))
                       for name, (shape, dtype) in (feeds or {}).items()}
         self._slice_channels = True
+        self._slices = None  # channel_slices(), once the layers are known
         self.layer_channels = {}
         self.wants_alpha = False
         self.sliced = ()
@@ -181,14 +182,17 @@ class TorchObjectiveStep:
     def slice_channels(self, on):
         self._slice_channels = bool(on)
         self.sliced = ()
+        self._slices = None
 
     def channel_slices(self):
         """``{layer: channels}`` for every layer the objective reads when it declares which channels of each
         (``Objective.channel_reads``); empty when the reads are unknown or incomplete, a channel count is unknown,
-        no layer would lose a channel, or ``slice_channels`` is off (as ``tf_step.ObjectiveStep``)."""
-        if not self.slice_channels:
-            return {}
-        return channel_slices(self.objective, self.layers, self.layer_channels, self.adapter.resolve)
+        no layer would lose a channel, or ``slice_channels`` is off (as ``tf_step.ObjectiveStep``). Computed
+        once (the step asks every call)."""
+        if self._slices is None:
+            self._slices = (channel_slices(self.objective, self.layers, self.layer_channels, self.adapter.resolve)
+                            if self.slice_channels else {})
+        return self._slices
 
     def set_transforms(self, transforms):
         """New torch transforms (a preset's next phase), used from the next call on."""
