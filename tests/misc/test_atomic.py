@@ -83,7 +83,7 @@ def test_io_save_round_trips_through_atomic_write(tmp_path, ext):
 
 
 CHILD = r"""
-import sys, time
+import signal, sys, time
 import numpy as np
 from PIL import ImageFile
 from lucid_fast.misc import io
@@ -107,6 +107,8 @@ class PausingStream:  # the PNG encoder's output: after the first block of pixel
 
 
 ImageFile._save = lambda im, fp, *args, **kwargs: real_save(im, PausingStream(fp), *args, **kwargs)
+# Ctrl-C raises KeyboardInterrupt even where the parent ignores SIGINT (a background job: its children inherit that)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 big = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
 print("saving", flush=True)
 io.save(big, sys.argv[1])
