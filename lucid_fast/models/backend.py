@@ -233,7 +233,10 @@ class _Torch(Backend):
 
     def constant(self, value, like=None):
         device = like.device if like is not None and self.is_tensor(like) else None
-        return self.torch.as_tensor(np.ascontiguousarray(value, dtype=np.float32), device=device)
+        value_np = np.ascontiguousarray(value, dtype=np.float32)
+        if not value_np.flags.writeable:  # torch would share it and warn that it may be written to
+            value_np = value_np.copy()
+        return self.torch.as_tensor(value_np, device=device)
 
     def as_float(self, value, like=None):
         if self.is_tensor(value):
