@@ -79,6 +79,17 @@ def cpu_build():
     return f"{ops.cpu_build()} CPU build"
 
 
+def parse_configs(configs):
+    """``["128x1", "224x4"]`` -> ``[(128, 1), (224, 4)]`` (``--configs`` of the benchmarks: SIZExBATCH)."""
+    out = []
+    for c in configs:
+        size, _, batch = c.partition("x")
+        if not (size.isdigit() and batch.isdigit()):
+            raise SystemExit(f"--configs: expected SIZExBATCH such as 128x1, got {c!r}")
+        out.append((int(size), int(batch)))
+    return out
+
+
 def report(mark, **kw):
     """A worker's report to its driver: one line on stdout, ``mark`` then the JSON of ``kw``."""
     sys.stdout.write(mark + json.dumps(kw) + "\n")

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 
-from lucid_fast.bench.harness import load_average, read_report, read_reports, report, worker_env
+from lucid_fast.bench.harness import load_average, parse_configs, read_report, read_reports, report, worker_env
 
 MODULE = "lucid_fast.bench.lucid"  # this module, run by ``python -m`` in each worker process
 DEFAULT_LAYER = "block4_conv3_pre_relu"
@@ -444,16 +444,6 @@ def add_arguments(p):
                    help="also race the fast preset against Lucid's 512 steps on these channels of --layer")
     p.add_argument("--workdir", default=None, help="where logs and PNGs go (default: a new temp dir)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
-
-
-def parse_configs(configs):
-    out = []
-    for c in configs:
-        size, _, batch = c.partition("x")
-        if not (size.isdigit() and batch.isdigit()):
-            raise SystemExit(f"--configs: expected SIZExBATCH such as 128x1, got {c!r}")
-        out.append((int(size), int(batch)))
-    return out
 
 
 def run(args):
