@@ -40,7 +40,8 @@ import sys
 import tempfile
 import time
 
-from lucid_fast.bench.harness import load_average, read_report, read_reports, report, worker_env
+import lucid_fast
+from lucid_fast.bench.harness import load_average, parse_configs, read_report, read_reports, report, worker_env
 
 MODULE = "lucid_fast.bench.lucent"
 MARK = "@@bench "  # the workers' report prefix (lucent_peer.MARK)
@@ -242,6 +243,8 @@ def peer_env(spec_path):
         path = json.load(fh).get("pythonpath")
     env = worker_env()
     env.pop("PYTHONPATH", None)
+    if lucid_fast.openmp_wait_policy_set_here:  # the peers run as their users run them: torch's default waiting
+        env.pop("OMP_WAIT_POLICY", None)
     if path:
         env["PYTHONPATH"] = path  # pure-Python lucid_fast modules only (the model's file), nothing compiled
     return env
@@ -530,16 +533,6 @@ def parse_objective(text):
     if not layer or not channel.isdigit():
         raise SystemExit(f"--objective: expected LAYER:CHANNEL such as block4_conv3_pre_relu:100, got {text!r}")
     return layer, int(channel)
-
-
-def parse_configs(configs):
-    out = []
-    for c in configs:
-        size, _, batch = c.partition("x")
-        if not (size.isdigit() and batch.isdigit()):
-            raise SystemExit(f"--configs: expected SIZExBATCH such as 128x1, got {c!r}")
-        out.append((int(size), int(batch)))
-    return out
 
 
 def add_arguments(p):

@@ -1,6 +1,7 @@
 """``python -m lucid_fast.bench lucent``: its arithmetic and report on synthetic timings (no timing is asserted),
 and a quick run of lucid_fast's side on a tiny torch model when the peer environment is missing."""
 import io
+import json
 
 import pytest
 
@@ -99,3 +100,19 @@ def test_missing_peer_prints_the_commands_and_runs_lucid_fast_alone(tmp_path):
     (race,) = result["race"]
     assert race["lucent_obj"] is None and race["fast_s"] > 0 and race["fast_obj"] == race["fast_obj"]  # finite
     assert (tmp_path / "out" / "race_standin.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_peers_get_torch_default_openmp_waiting(tmp_path, monkeypatch):
+    """lucid_fast sets OMP_WAIT_POLICY=PASSIVE at import; Lucent's process must run as its users run it (torch's
+    default waiting), unless the user set the policy, which then holds for both sides."""
+    import lucid_fast
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"pythonpath": "/somewhere"}))
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    monkeypatch.setattr(lucid_fast, "openmp_wait_policy_set_here", True)
+    env = lucent.peer_env(str(spec))
+    assert "OMP_WAIT_POLICY" not in env and env["PYTHONPATH"] == "/somewhere"
+    assert lucent.worker_cmd("lucid_fast", None, str(spec), 64, 1, "l", 0)[1]["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setattr(lucid_fast, "openmp_wait_policy_set_here", False)
+    assert lucent.peer_env(str(spec))["OMP_WAIT_POLICY"] == "PASSIVE"
